@@ -1,0 +1,174 @@
+import { z } from 'zod'
+
+/** Ids of bots and blocks, variable names and webhook names (contract §1). */
+export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/
+
+/** Keys that are never stored anywhere, from any source (contract §2). */
+export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype'])
+
+export const Name = z
+  .string()
+  .regex(NAME_PATTERN, 'must be 1-64 letters, digits, "_" or "-", starting with a letter or digit')
+
+export const VariableName = Name.refine((name) => !FORBIDDEN_KEYS.has(name), {
+  message: 'is a reserved name',
+})
+
+const BlockId = Name
+const Template = z.string().max(4000)
+
+export const AnswerType = z.enum(['text', 'email', 'phone', 'number', 'url', 'date'])
+export type AnswerType = z.infer<typeof AnswerType>
+
+export const TextBlock = z.strictObject({
+  id: BlockId,
+  type: z.literal('text'),
+  text: Template,
+  delay: z.number().int().min(0).max(10_000).optional(),
+  next: BlockId.optional(),
+})
+
+export const QuestionBlock = z.strictObject({
+  id: BlockId,
+  type: z.literal('question'),
+  text: Template,
+  answer: AnswerType,
+  saveAnswerTo: VariableName.optional(),
+  placeholder: z.string().max(200).optional(),
+  retryText: Template.optional(),
+  next: BlockId.optional(),
+})
+
+export const Choice = z.strictObject({
+  label: z.string().min(1).max(200),
+  value: z.string().min(1).max(200).optional(),
+  next: BlockId.optional(),
+})
+
+export const ButtonsBlock = z.strictObject({
+  id: BlockId,
+  type: z.literal('buttons'),
+  text: Template,
+  choices: z.array(Choice).min(1).max(20),
+  saveAnswerTo: VariableName.optional(),
+  next: BlockId.optional(),
+})
+
+export const WebhookBlock = z.strictObject({
+  id: BlockId,
+  type: z.literal('webhook'),
+  webhook: Name,
+  async: z.boolean().default(false),
+  onError: BlockId.optional(),
+  next: BlockId.optional(),
+})
+
+export const ConditionOp = z.enum([
+  'equals',
+  'not_equals',
+  'contains',
+  'gt',
+  'lt',
+  'is_set',
+  'is_not_set',
+])
+
+export const ConditionRule = z.strictObject({
+  variable: VariableName,
+  op: ConditionOp,
+  value: z.union([z.string().max(4000), z.number(), z.boolean()]).optional(),
+  next: BlockId,
+})
+
+export const ConditionBlock = z.strictObject({
+  id: BlockId,
+  type: z.literal('condition'),
+  rules: z.array(ConditionRule).max(100),
+  else: BlockId.optional(),
+})
+
+export const Block = z.discriminatedUnion('type', [
+  TextBlock,
+  QuestionBlock,
+  ButtonsBlock,
+  WebhookBlock,
+  ConditionBlock,
+])
+
+export const Bot = z.strictObject({
+  $schema: z.string().optional(),
+  id: Name,
+  name: z.string().max(200).optional(),
+  start: BlockId,
+  blocks: z.array(Block).min(1).max(20_000),
+})
+
+export type TextBlock = z.infer<typeof TextBlock>
+export type QuestionBlock = z.infer<typeof QuestionBlock>
+export type ButtonsBlock = z.infer<typeof ButtonsBlock>
+export type WebhookBlock = z.infer<typeof WebhookBlock>
+export type ConditionBlock = z.infer<typeof ConditionBlock>
+export type ConditionRule = z.infer<typeof ConditionRule>
+export type Choice = z.infer<typeof Choice>
+export type Block = z.infer<typeof Block>
+/** A bot as parsed (defaults applied). */
+export type Bot = z.infer<typeof Bot>
+/** A bot as written in a file (defaults optional). */
+export type BotInput = z.input<typeof Bot>
+
+/** A registered webhook (contract §3). */
+export const Webhook = z.strictObject({
+  name: Name,
+  url: z
+    .string()
+    .max(2048)
+    .refine((url) => /^https?:$/.test(URL.parse(url)?.protocol ?? ''), {
+      message: 'must be an http:// or https:// URL',
+    }),
+  headers: z
+    .record(
+      z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/, 'is not a valid header name'),
+      z.string().max(8192).regex(/^[^\r\n\0]*$/, 'must not contain line breaks'),
+    )
+    .optional(),
+  secret: z.string().min(1).max(1024).optional(),
+  timeoutMs: z.number().int().min(1).max(30_000).default(10_000),
+})
+export type Webhook = z.infer<typeof Webhook>
+export type WebhookInput = z.input<typeof Webhook>
+
+/** One element of a text instruction: one bot message. */
+export const InstructionElement = z.object({
+  label: z.string(),
+  order: z.number().optional(),
+  placeholder: z.string().nullable().optional(),
+})
+
+/** Joonbot's text instruction (contract §5). */
+export const TextInstruction = z.object({
+  type: z.literal('text'),
+  delay: z.number().min(0).optional(),
+  elements: z.array(InstructionElement),
+})
+export type TextInstruction = z.infer<typeof TextInstruction>
+/** The one instruction type Joon renders today; unknown types are skipped by parsers. */
+export type Instruction = TextInstruction
+
+/** What the chat client should ask for next (contract §4); null once the conversation ended. */
+export interface Input {
+  type: AnswerType | 'buttons'
+  placeholder?: string
+  choices?: { label: string }[]
+}
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue }
+
+/** Body of `POST /api/v1/bots/:botId/conversations`. */
+export const StartRequest = z.strictObject({
+  variables: z.record(z.string().min(1).max(256), z.json()).optional(),
+})
+
+/** Body of `POST /api/v1/conversations/:id/replies`. */
+export const ReplyRequest = z.strictObject({
+  text: z.string().max(10_000),
+})

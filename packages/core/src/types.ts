@@ -1,0 +1,72 @@
+import type { Input, Instruction, JsonValue } from './schema.js'
+
+/** One line of the transcript. */
+export interface Message {
+  from: 'bot' | 'user'
+  text: string
+}
+
+/**
+ * A conversation's whole state: plain JSON, safe to store anywhere and to migrate by `v`.
+ * `context` is a list of [name, value] entries in the order each name was first set, so the
+ * webhook payload keeps that order even for names such as "123" that JS objects would reorder.
+ */
+export interface ConversationState {
+  v: 1
+  botId: string
+  /** Block waiting for an answer or a webhook outcome; null once ended. */
+  at: string | null
+  waiting: 'input' | 'webhook' | null
+  ended: boolean
+  context: [string, JsonValue][]
+  messages: Message[]
+  /** Counts effects produced, so each one gets a stable `callId`. */
+  calls: number
+}
+
+export type StepEvent =
+  | { type: 'start'; variables?: Record<string, unknown> }
+  | { type: 'reply'; text: string }
+  | { type: 'webhook'; callId: string; outcome: WebhookOutcome }
+
+/** A webhook call the host must perform. `body` is the exact JSON text to POST. */
+export interface WebhookEffect {
+  type: 'webhook'
+  callId: string
+  blockId: string
+  webhook: string
+  async: boolean
+  body: string
+}
+export type Effect = WebhookEffect
+
+export interface StepResult {
+  state: ConversationState
+  /** Instructions to show, in order. */
+  responses: Instruction[]
+  /** What to ask next; null when the conversation ended or waits on a webhook. */
+  input: Input | null
+  ended: boolean
+  /** Effects to perform. A sync webhook effect means the state waits for its outcome. */
+  effects: Effect[]
+}
+
+/** The outcome of a webhook call, as returned by `parseWebhookReply`. */
+export type WebhookOutcome =
+  | { kind: 'responses'; responses: Instruction[]; skipped: number }
+  | { kind: 'merge'; variables: [string, JsonValue][] }
+  | { kind: 'none' }
+  | { kind: 'failure'; reason: string }
+
+export type StepErrorCode = 'ended' | 'unexpected_event' | 'unknown_block'
+
+/** Thrown by `step` for events that do not fit the state (the host maps them to 409). */
+export class StepError extends Error {
+  override name = 'StepError'
+  constructor(
+    readonly code: StepErrorCode,
+    message: string,
+  ) {
+    super(message)
+  }
+}

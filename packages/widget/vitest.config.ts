@@ -1,0 +1,3 @@
+import { joonVitestConfig } from '../../vitest.shared.ts'
+
+export default joonVitestConfig()
