@@ -1,0 +1,220 @@
+import type { Bot, ConversationState, Webhook } from '@joon/core'
+
+/**
+ * The storage every Joon server runs on: bots, webhooks, conversations and the delivery log
+ * (which doubles as the outbox of asynchronous webhooks). Implemented in memory, on SQLite and
+ * on PostgreSQL; `test/store/conformance.ts` holds all three to the same behaviour.
+ *
+ * All times are epoch milliseconds, passed in by the caller (the store never reads a clock,
+ * so tests control time). Everything is async so a networked database fits the same shape.
+ *
+ * Data is stored as JSON, faithfully: the store never interprets keys, so a `__proto__` key
+ * (which core filters out long before) would come back as a plain own property and never
+ * reach `Object.prototype`. Values are copied in and out: mutating what you passed or what
+ * you got back never changes what is stored.
+ */
+export interface Store {
+  /** Creates or replaces a bot (by `bot.id`). */
+  putBot(bot: Bot): Promise<PutResult>
+  getBot(id: string): Promise<Bot | null>
+  /** Every bot, ordered by id. */
+  listBots(): Promise<Bot[]>
+  /** Whether there was a bot to delete. Its conversations are kept. */
+  deleteBot(id: string): Promise<boolean>
+
+  /** Creates or replaces a webhook (by `webhook.name`). */
+  putWebhook(webhook: Webhook): Promise<PutResult>
+  getWebhook(name: string): Promise<Webhook | null>
+  /** Every webhook, ordered by name. */
+  listWebhooks(): Promise<Webhook[]>
+  /** Whether there was a webhook to delete. Its deliveries are kept. */
+  deleteWebhook(name: string): Promise<boolean>
+
+  /**
+   * Saves a new conversation at version 1 together with `outbox`, in one atomic write.
+   * Throws `StoreConflictError` when the conversation id (or a delivery id) already exists,
+   * and then nothing is written.
+   */
+  createConversation(conversation: NewConversation, outbox?: readonly NewDelivery[]): Promise<void>
+  getConversation(id: string): Promise<ConversationRecord | null>
+  /**
+   * Replaces the state if the stored version is still `expectedVersion` (then it becomes
+   * `expectedVersion + 1`), inserting `outbox` in the same atomic write. Returns false, and
+   * writes nothing at all, when the version moved (the caller answers 409) or the
+   * conversation does not exist.
+   */
+  updateConversation(update: ConversationUpdate, outbox?: readonly NewDelivery[]): Promise<boolean>
+
+  /**
+   * Records one delivery outside a conversation write. Synchronous calls made during a step
+   * may instead ride in that step's `outbox` array (they are stored already finished), which
+   * saves a write; use this one when there is no conversation write to join.
+   * Throws `StoreConflictError` when the id already exists.
+   */
+  recordDelivery(delivery: NewDelivery): Promise<void>
+
+  /**
+   * Atomically claims up to `limit` pending deliveries that are due (`nextAttemptAt <= now`,
+   * no lease or an expired one) for `owner` until `now + leaseMs`. Safe across processes:
+   * two concurrent calls never return the same delivery while a lease holds.
+   *
+   * Fair across webhooks: deliveries are taken round-robin, one per webhook per round (oldest
+   * due first within a webhook), at most `perWebhookLimit` (default: `limit`) per webhook, so a
+   * dead endpoint with a huge backlog never starves the others.
+   */
+  leaseDueDeliveries(options: LeaseOptions): Promise<DeliveryRecord[]>
+  /**
+   * Records an attempt and its outcome, if `owner` still holds the lease (an expired lease
+   * that nobody took over still counts): appends to the history, bumps `attempts`, sets
+   * `lastStatus`/`lastError` from the attempt (the error cut to 2 KB), clears the lease.
+   * Returns false, writing nothing, when the lease was lost or the delivery is not pending.
+   */
+  completeAttempt(completion: AttemptCompletion): Promise<boolean>
+
+  getDelivery(id: string): Promise<DeliveryDetail | null>
+  /** Newest first (by `createdAt`, then insertion order). */
+  listDeliveries(query: DeliveryQuery): Promise<DeliveryRecord[]>
+  /**
+   * Makes a delivery due now: a failed or delivered one goes back to pending (its history is
+   * kept); a pending one that is not leased is brought forward to `now`; one in flight is
+   * left as it is. Returns the record after the change, or null for an unknown id.
+   */
+  retryDelivery(id: string, now: number): Promise<DeliveryRecord | null>
+  /**
+   * The earliest time a pending delivery can be leased (its `nextAttemptAt`, or its lease
+   * expiry while leased), or null when nothing is pending: the worker sleeps until then.
+   */
+  nextDueAt(): Promise<number | null>
+  countDeliveries(query?: DeliveryCountQuery): Promise<number>
+
+  /** Resolves when the store can serve (for `/healthz`); rejects otherwise. */
+  ping(): Promise<void>
+  /** Releases connections and file handles. The store is unusable afterwards. */
+  close(): Promise<void>
+}
+
+export interface PutResult {
+  /** True when the record did not exist before (the API answers 201, else 200). */
+  created: boolean
+}
+
+export interface NewConversation {
+  id: string
+  botId: string
+  state: ConversationState
+  now: number
+}
+
+export interface ConversationUpdate {
+  id: string
+  expectedVersion: number
+  state: ConversationState
+  now: number
+}
+
+export interface ConversationRecord {
+  id: string
+  botId: string
+  state: ConversationState
+  /** 1 when created, +1 on each update. */
+  version: number
+  createdAt: number
+  updatedAt: number
+}
+
+export type DeliveryStatus = 'pending' | 'delivered' | 'failed'
+
+/** One HTTP attempt of a delivery. */
+export interface AttemptRecord {
+  at: number
+  /** HTTP status, or null when no response came (timeout, refused, network error). */
+  status: number | null
+  durationMs: number
+  /** An excerpt of at most 2 KB (UTF-8); longer text is cut by the store. */
+  error: string | null
+}
+
+/**
+ * A delivery to insert. An asynchronous one usually starts `pending` without an attempt and
+ * is due at `nextAttemptAt` (default `createdAt`). A synchronous call is recorded already
+ * finished: `status: 'delivered' | 'failed'` with its single `attempt`.
+ */
+export interface NewDelivery {
+  /** Unique; sent as `webhook-id` on every attempt. */
+  id: string
+  webhook: string
+  conversationId: string
+  async: boolean
+  /** The exact JSON text to POST. */
+  body: string
+  createdAt: number
+  /** Default 'pending'. */
+  status?: DeliveryStatus
+  /** An attempt already made (a synchronous call's only one). */
+  attempt?: AttemptRecord
+  /** Only for pending deliveries; default `createdAt`. */
+  nextAttemptAt?: number
+}
+
+export interface DeliveryRecord {
+  id: string
+  webhook: string
+  conversationId: string
+  async: boolean
+  status: DeliveryStatus
+  body: string
+  /** How many attempts were made. */
+  attempts: number
+  lastStatus: number | null
+  lastError: string | null
+  createdAt: number
+  /** When a pending delivery is next due; null once delivered or failed. */
+  nextAttemptAt: number | null
+  leaseOwner: string | null
+  leaseUntil: number | null
+}
+
+export interface DeliveryDetail extends DeliveryRecord {
+  /** Every attempt, oldest first. */
+  history: AttemptRecord[]
+}
+
+export interface LeaseOptions {
+  now: number
+  limit: number
+  leaseMs: number
+  /** Unique per worker (process and instance): `completeAttempt` checks it. */
+  owner: string
+  /** Default `limit`. */
+  perWebhookLimit?: number
+}
+
+export type AttemptOutcome =
+  | { status: 'delivered' }
+  | { status: 'pending'; nextAttemptAt: number }
+  | { status: 'failed' }
+
+export interface AttemptCompletion {
+  id: string
+  owner: string
+  attempt: AttemptRecord
+  outcome: AttemptOutcome
+}
+
+export interface DeliveryQuery {
+  webhook?: string
+  status?: DeliveryStatus
+  conversationId?: string
+  /** At most this many, newest first. */
+  limit: number
+}
+
+export interface DeliveryCountQuery {
+  webhook?: string
+  status?: DeliveryStatus
+}
+
+/** A write refused because an id already exists (a conversation or a delivery). */
+export class StoreConflictError extends Error {
+  override name = 'StoreConflictError'
+}
