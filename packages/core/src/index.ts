@@ -1,2 +1,6 @@
+export * from './payload.js'
 export * from './schema.js'
+export * from './signature.js'
+export * from './transcript.js'
 export * from './types.js'
+export * from './webhook-reply.js'

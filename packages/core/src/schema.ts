@@ -1,10 +1,15 @@
 import { z } from 'zod'
+import { isValidWebhookSecret } from './signature.js'
 
 /** Ids of bots and blocks, variable names and webhook names (contract §1). */
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/
 
 /** Keys that are never stored anywhere, from any source (contract §2). */
-export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype'])
+export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set([
+  '__proto__',
+  'constructor',
+  'prototype',
+])
 
 export const Name = z
   .string()
@@ -128,10 +133,20 @@ export const Webhook = z.strictObject({
   headers: z
     .record(
       z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/, 'is not a valid header name'),
-      z.string().max(8192).regex(/^[^\r\n\0]*$/, 'must not contain line breaks'),
+      z
+        .string()
+        .max(8192)
+        .regex(/^[^\r\n\0]*$/, 'must not contain line breaks'),
     )
     .optional(),
-  secret: z.string().min(1).max(1024).optional(),
+  secret: z
+    .string()
+    .min(1)
+    .max(1024)
+    .refine(isValidWebhookSecret, {
+      message: 'must be "whsec_" followed by base64, as Standard Webhooks secrets are',
+    })
+    .optional(),
   timeoutMs: z.number().int().min(1).max(30_000).default(10_000),
 })
 export type Webhook = z.infer<typeof Webhook>
@@ -161,7 +176,13 @@ export interface Input {
   choices?: { label: string }[]
 }
 
-export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue }
+export type JsonValue =
+  | string
+  | number
+  | boolean
+  | null
+  | JsonValue[]
+  | { [key: string]: JsonValue }
 
 /** Body of `POST /api/v1/bots/:botId/conversations`. */
 export const StartRequest = z.strictObject({

@@ -1,0 +1,77 @@
+import { FORBIDDEN_KEYS, type JsonValue } from './schema.js'
+
+/**
+ * Deepest nesting of arrays/objects Joon accepts from outside (webhook replies, start
+ * variables). Deeper values would make recursive code (JSON.stringify, revivers) overflow the
+ * stack, and no real integration nests this deep.
+ */
+export const MAX_JSON_DEPTH = 64
+
+/**
+ * Nesting depth of a JSON text, scanned without parsing so that a hostile reply such as a
+ * megabyte of `[` is refused before any recursive parser sees it.
+ */
+export function jsonTextDepth(text: string): number {
+  let depth = 0
+  let deepest = 0
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (inString) {
+      if (c === 0x5c /* \ */) i++
+      else if (c === 0x22 /* " */) inString = false
+    } else if (c === 0x22) inString = true
+    else if (c === 0x5b /* [ */ || c === 0x7b /* { */) {
+      depth++
+      if (depth > deepest) deepest = depth
+    } else if (c === 0x5d /* ] */ || c === 0x7d /* } */) depth--
+  }
+  return deepest
+}
+
+/** JSON.parse reviver that drops the forbidden keys at every depth (contract §2). */
+export function dropForbiddenKeys(key: string, value: unknown): unknown {
+  return FORBIDDEN_KEYS.has(key) ? undefined : value
+}
+
+/**
+ * Copies `value` as plain JSON, or returns undefined when it is not representable:
+ * functions, symbols, bigints, undefined, non-finite numbers, cycles, class instances other
+ * than plain objects and arrays, or nesting deeper than MAX_JSON_DEPTH. Forbidden keys are
+ * dropped at every depth. Used for values the host hands in (start variables), which may be
+ * anything at runtime whatever their static type says.
+ */
+export function toJsonValue(value: unknown, depth = 0): JsonValue | undefined {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return value
+    case 'number':
+      return Number.isFinite(value) ? value : undefined
+    case 'object': {
+      if (value === null) return null
+      if (depth >= MAX_JSON_DEPTH) return undefined
+      if (Array.isArray(value)) {
+        const items: JsonValue[] = []
+        for (const item of value) {
+          const copy = toJsonValue(item, depth + 1)
+          if (copy === undefined) return undefined
+          items.push(copy)
+        }
+        return items
+      }
+      const proto: unknown = Object.getPrototypeOf(value)
+      if (proto !== Object.prototype && proto !== null) return undefined
+      const copy: Record<string, JsonValue> = {}
+      for (const [key, item] of Object.entries(value)) {
+        if (FORBIDDEN_KEYS.has(key)) continue
+        const itemCopy = toJsonValue(item, depth + 1)
+        if (itemCopy === undefined) return undefined
+        copy[key] = itemCopy
+      }
+      return copy
+    }
+    default:
+      return undefined
+  }
+}
