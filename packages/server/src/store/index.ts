@@ -1,1 +1,2 @@
+export { MemoryStore } from './memory.js'
 export * from './types.js'

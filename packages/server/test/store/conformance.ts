@@ -1,0 +1,866 @@
+import type { Bot, ConversationState, JsonValue, Webhook } from '@joon/core'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import {
+  type AttemptRecord,
+  type DeliveryRecord,
+  type NewDelivery,
+  type Store,
+  StoreConflictError,
+} from '../../src/store/index.js'
+
+export interface StoreFixture {
+  store: Store
+  cleanup(): Promise<void>
+}
+
+const T = 1_700_000_000_000
+
+export function bot(id: string, name = `Bot ${id}`): Bot {
+  return {
+    id,
+    name,
+    start: 'welcome',
+    blocks: [
+      { id: 'welcome', type: 'text', text: 'Hello {{name}}', next: 'hook' },
+      { id: 'hook', type: 'webhook', webhook: 'crm', async: true },
+    ],
+  }
+}
+
+export function webhook(name: string, url = `https://example.com/${name}`): Webhook {
+  return { name, url, headers: { 'X-Api-Key': 'abc' }, secret: 'whsec_x', timeoutMs: 10_000 }
+}
+
+export function state(botId: string, context: [string, JsonValue][] = []): ConversationState {
+  return {
+    v: 1,
+    botId,
+    at: 'ask',
+    waiting: 'input',
+    ended: false,
+    context,
+    messages: [{ from: 'bot', text: 'What is your email?' }],
+    calls: 0,
+  }
+}
+
+let nextId = 0
+/** Ids unique across the run, so stores shared between tests never collide. */
+export function uid(prefix: string): string {
+  nextId += 1
+  return `${prefix}-${process.pid}-${nextId}-${Math.random().toString(36).slice(2, 8)}`
+}
+
+export function asyncDelivery(
+  webhookName: string,
+  conversationId: string,
+  createdAt = T,
+  extra: Partial<NewDelivery> = {},
+): NewDelivery {
+  return {
+    id: uid('dlv'),
+    webhook: webhookName,
+    conversationId,
+    async: true,
+    body: JSON.stringify({ email: 'a@example.com', conversation: 'Bot: hi\n' }),
+    createdAt,
+    ...extra,
+  }
+}
+
+function attempt(at: number, status: number | null, error: string | null = null): AttemptRecord {
+  return { at, status, durationMs: 12, error }
+}
+
+/**
+ * The behaviour every `Store` must have. Each test gets a fresh, empty store from
+ * `makeStore` and hands it back through `cleanup`.
+ */
+export function describeStoreConformance(
+  name: string,
+  makeStore: () => Promise<StoreFixture>,
+): void {
+  describe(`Store conformance: ${name}`, () => {
+    let fixture: StoreFixture
+    let store: Store
+
+    beforeEach(async () => {
+      fixture = await makeStore()
+      store = fixture.store
+    })
+    afterEach(async () => {
+      await fixture.cleanup()
+    })
+
+    /** A conversation with the given outbox; returns its id. */
+    async function conversation(outbox: NewDelivery[] = [], now = T): Promise<string> {
+      const id = uid('conv')
+      await store.createConversation(
+        { id, botId: 'lead-gen', state: state('lead-gen'), now },
+        outbox,
+      )
+      return id
+    }
+
+    describe('bots', () => {
+      it('puts, reports created then updated, gets, lists by id and deletes', async () => {
+        expect(await store.putBot(bot('b-2'))).toEqual({ created: true })
+        expect(await store.putBot(bot('a-1'))).toEqual({ created: true })
+        expect(await store.putBot(bot('b-2', 'Renamed'))).toEqual({ created: false })
+        expect(await store.getBot('b-2')).toEqual(bot('b-2', 'Renamed'))
+        expect(await store.getBot('missing')).toBeNull()
+        expect((await store.listBots()).map((b) => b.id)).toEqual(['a-1', 'b-2'])
+        expect(await store.deleteBot('a-1')).toBe(true)
+        expect(await store.deleteBot('a-1')).toBe(false)
+        expect(await store.getBot('a-1')).toBeNull()
+        expect(await store.listBots()).toEqual([bot('b-2', 'Renamed')])
+      })
+
+      it('copies on the way in and out', async () => {
+        const input = bot('copy')
+        await store.putBot(input)
+        input.name = 'mutated after put'
+        const first = await store.getBot('copy')
+        first!.blocks.length = 0
+        expect(await store.getBot('copy')).toEqual(bot('copy'))
+        const [listed] = await store.listBots()
+        listed!.name = 'mutated after list'
+        expect(await store.getBot('copy')).toEqual(bot('copy'))
+      })
+
+      it('keeps ids that are names of Object.prototype members apart', async () => {
+        for (const id of ['constructor', 'toString', 'hasOwnProperty', 'valueOf']) {
+          expect(await store.getBot(id)).toBeNull()
+          expect(await store.deleteBot(id)).toBe(false)
+          expect(await store.putBot(bot(id))).toEqual({ created: true })
+        }
+        expect((await store.listBots()).map((b) => b.id)).toEqual([
+          'constructor',
+          'hasOwnProperty',
+          'toString',
+          'valueOf',
+        ])
+        expect(await store.getBot('constructor')).toEqual(bot('constructor'))
+      })
+    })
+
+    describe('webhooks', () => {
+      it('puts, reports created then updated, gets, lists by name and deletes', async () => {
+        expect(await store.putWebhook(webhook('crm'))).toEqual({ created: true })
+        expect(await store.putWebhook(webhook('analytics'))).toEqual({ created: true })
+        const minimal: Webhook = { name: 'crm', url: 'http://other.example/x', timeoutMs: 500 }
+        expect(await store.putWebhook(minimal)).toEqual({ created: false })
+        expect(await store.getWebhook('crm')).toEqual(minimal)
+        expect(await store.getWebhook('nope')).toBeNull()
+        expect((await store.listWebhooks()).map((w) => w.name)).toEqual(['analytics', 'crm'])
+        expect(await store.deleteWebhook('crm')).toBe(true)
+        expect(await store.deleteWebhook('crm')).toBe(false)
+        expect(await store.listWebhooks()).toEqual([webhook('analytics')])
+      })
+
+      it('copies on the way in and out', async () => {
+        const input = webhook('crm')
+        await store.putWebhook(input)
+        input.headers!['X-Api-Key'] = 'changed'
+        const got = await store.getWebhook('crm')
+        got!.headers!['X-Api-Key'] = 'changed too'
+        expect(await store.getWebhook('crm')).toEqual(webhook('crm'))
+      })
+
+      it('keeps names that are names of Object.prototype members apart', async () => {
+        await store.putWebhook(webhook('prototype'))
+        await store.putWebhook(webhook('constructor'))
+        expect(await store.getWebhook('toString')).toBeNull()
+        expect((await store.listWebhooks()).map((w) => w.name)).toEqual([
+          'constructor',
+          'prototype',
+        ])
+      })
+    })
+
+    describe('conversations', () => {
+      it('creates at version 1 and updates with the expected version', async () => {
+        const id = uid('conv')
+        const s1 = state('lead-gen', [['email', 'a@example.com']])
+        await store.createConversation({ id, botId: 'lead-gen', state: s1, now: T })
+        expect(await store.getConversation(id)).toEqual({
+          id,
+          botId: 'lead-gen',
+          state: s1,
+          version: 1,
+          createdAt: T,
+          updatedAt: T,
+        })
+
+        const s2: ConversationState = { ...s1, at: null, waiting: null, ended: true }
+        expect(
+          await store.updateConversation({ id, expectedVersion: 1, state: s2, now: T + 5 }),
+        ).toBe(true)
+        expect(await store.getConversation(id)).toEqual({
+          id,
+          botId: 'lead-gen',
+          state: s2,
+          version: 2,
+          createdAt: T,
+          updatedAt: T + 5,
+        })
+        expect(await store.getConversation('missing')).toBeNull()
+      })
+
+      it('refuses a stale version and an unknown conversation, writing nothing', async () => {
+        const id = await conversation()
+        const changed = state('lead-gen', [['x', 1]])
+        expect(
+          await store.updateConversation({ id, expectedVersion: 1, state: changed, now: T + 1 }),
+        ).toBe(true)
+        const outbox = [asyncDelivery('crm', id)]
+        const stale = { id, expectedVersion: 1, state: state('lead-gen', [['x', 2]]), now: T + 2 }
+        expect(await store.updateConversation(stale, outbox)).toBe(false)
+        expect(
+          await store.updateConversation({ ...stale, id: 'missing', expectedVersion: 0 }, outbox),
+        ).toBe(false)
+        const got = await store.getConversation(id)
+        expect(got?.version).toBe(2)
+        expect(got?.state).toEqual(changed)
+        expect(got?.updatedAt).toBe(T + 1)
+        expect(await store.getDelivery(outbox[0]!.id)).toBeNull()
+        expect(await store.countDeliveries()).toBe(0)
+      })
+
+      it('refuses a second conversation with the same id, and its outbox', async () => {
+        const id = await conversation()
+        const outbox = [asyncDelivery('crm', id)]
+        await expect(
+          store.createConversation({ id, botId: 'other', state: state('other'), now: T }, outbox),
+        ).rejects.toBeInstanceOf(StoreConflictError)
+        expect((await store.getConversation(id))?.botId).toBe('lead-gen')
+        expect(await store.countDeliveries()).toBe(0)
+      })
+
+      it('lets exactly one of two racing updates win, and only its outbox is saved', async () => {
+        for (let round = 0; round < 10; round++) {
+          const id = await conversation()
+          const a = asyncDelivery('crm', id)
+          const b = asyncDelivery('crm', id)
+          const results = await Promise.all([
+            store.updateConversation(
+              { id, expectedVersion: 1, state: state('lead-gen', [['who', 'a']]), now: T + 1 },
+              [a],
+            ),
+            store.updateConversation(
+              { id, expectedVersion: 1, state: state('lead-gen', [['who', 'b']]), now: T + 1 },
+              [b],
+            ),
+          ])
+          expect(results.filter(Boolean)).toHaveLength(1)
+          const winner = results[0] ? a : b
+          const loser = results[0] ? b : a
+          const got = await store.getConversation(id)
+          expect(got?.version).toBe(2)
+          expect(got?.state.context).toEqual([['who', results[0] ? 'a' : 'b']])
+          expect(await store.getDelivery(winner.id)).not.toBeNull()
+          expect(await store.getDelivery(loser.id)).toBeNull()
+          expect(await store.listDeliveries({ conversationId: id, limit: 10 })).toHaveLength(1)
+        }
+      })
+
+      it('copies states on the way in and out', async () => {
+        const id = uid('conv')
+        const s = state('lead-gen', [['list', [1, 2]]])
+        await store.createConversation({ id, botId: 'lead-gen', state: s, now: T })
+        s.messages.push({ from: 'user', text: 'mutated' })
+        const got = await store.getConversation(id)
+        got!.state.context.length = 0
+        expect(await store.getConversation(id)).toMatchObject({
+          state: state('lead-gen', [['list', [1, 2]]]),
+        })
+      })
+
+      it('round-trips unicode and a state of about 1 MB', async () => {
+        const id = uid('conv')
+        const text =
+          'Ünïcødé ✓ 日本語 עברית العربية 👩‍👩‍👧‍👦 🎉 \u0000 \u2028\u2029 "quotes" \\ \n\t'
+        const big = 'x'.repeat(1024 * 1024)
+        const s = state('lead-gen', [
+          ['unicode', text],
+          ['big', big],
+          ['nested', { deep: [{ é: text }, null, true, 1.5, -0.25] }],
+        ])
+        s.messages.push({ from: 'user', text })
+        await store.createConversation({ id, botId: 'lead-gen', state: s, now: T }, [
+          asyncDelivery('crm', id, T, { body: JSON.stringify({ text, big }) }),
+        ])
+        const got = await store.getConversation(id)
+        expect(got?.state).toEqual(s)
+        const [delivery] = await store.listDeliveries({ conversationId: id, limit: 1 })
+        expect(delivery?.body).toBe(JSON.stringify({ text, big }))
+        const updated = {
+          ...s,
+          messages: [...s.messages, { from: 'bot' as const, text: `${text}²` }],
+        }
+        expect(
+          await store.updateConversation({ id, expectedVersion: 1, state: updated, now: T + 1 }),
+        ).toBe(true)
+        expect((await store.getConversation(id))?.state).toEqual(updated)
+      })
+    })
+
+    describe('__proto__ and friends', () => {
+      const hostile =
+        '{"__proto__": {"polluted": "yes"}, "constructor": {"prototype": {"polluted": "yes"}}, "prototype": 1}'
+
+      afterEach(() => {
+        // Nothing may have leaked onto the shared prototype.
+        expect(({} as Record<string, unknown>).polluted).toBeUndefined()
+        expect(Object.prototype).not.toHaveProperty('polluted')
+      })
+
+      it('stores them in states as plain data without polluting anything', async () => {
+        const id = uid('conv')
+        const value = JSON.parse(hostile) as JsonValue
+        const s = state('lead-gen', [
+          ['data', value],
+          ['__proto__', value],
+          ['constructor', 'x'],
+        ])
+        await store.createConversation({ id, botId: 'lead-gen', state: s, now: T })
+        const got = await store.getConversation(id)
+        const data = got!.state.context[0]![1] as Record<string, unknown>
+        expect(Object.hasOwn(data, '__proto__')).toBe(true)
+        expect(Object.getPrototypeOf(data)).toBe(Object.prototype)
+        expect(JSON.stringify(got!.state)).toBe(JSON.stringify(s))
+      })
+
+      it('stores them in bots and webhooks without polluting anything', async () => {
+        const hostileBot = { ...bot('hostile'), ...{ extra: JSON.parse(hostile) } } as Bot
+        Object.defineProperty(hostileBot, '__proto__', {
+          value: { polluted: 'yes' },
+          enumerable: true,
+          configurable: true,
+          writable: true,
+        })
+        await store.putBot(hostileBot)
+        const gotBot = await store.getBot('hostile')
+        expect(Object.getPrototypeOf(gotBot)).toBe(Object.prototype)
+        expect(JSON.stringify(gotBot)).toBe(JSON.stringify(hostileBot))
+
+        const hostileHook = {
+          ...webhook('crm'),
+          headers: JSON.parse('{"__proto__": "x", "constructor": "y", "X-Ok": "1"}'),
+        } as Webhook
+        await store.putWebhook(hostileHook)
+        const [listed] = await store.listWebhooks()
+        expect(Object.hasOwn(listed!.headers!, '__proto__')).toBe(true)
+        expect(JSON.stringify(listed)).toBe(JSON.stringify(hostileHook))
+      })
+    })
+
+    describe('deliveries: writing', () => {
+      it('saves an async outbox delivery as pending and due at its creation', async () => {
+        const d = asyncDelivery('crm', 'c', T + 10)
+        await conversation([d])
+        expect(await store.getDelivery(d.id)).toEqual({
+          id: d.id,
+          webhook: 'crm',
+          conversationId: 'c',
+          async: true,
+          status: 'pending',
+          body: d.body,
+          attempts: 0,
+          lastStatus: null,
+          lastError: null,
+          createdAt: T + 10,
+          nextAttemptAt: T + 10,
+          leaseOwner: null,
+          leaseUntil: null,
+          history: [],
+        })
+      })
+
+      it('saves sync calls already finished, in an outbox or on their own', async () => {
+        const ok: NewDelivery = {
+          ...asyncDelivery('crm', 'c1'),
+          async: false,
+          status: 'delivered',
+          attempt: attempt(T, 200),
+        }
+        await conversation([ok])
+        const failed: NewDelivery = {
+          ...asyncDelivery('crm', 'c1', T + 1),
+          async: false,
+          status: 'failed',
+          attempt: attempt(T + 1, null, 'connect ECONNREFUSED'),
+        }
+        await store.recordDelivery(failed)
+        expect(await store.getDelivery(ok.id)).toMatchObject({
+          async: false,
+          status: 'delivered',
+          attempts: 1,
+          lastStatus: 200,
+          lastError: null,
+          nextAttemptAt: null,
+          history: [attempt(T, 200)],
+        })
+        expect(await store.getDelivery(failed.id)).toMatchObject({
+          status: 'failed',
+          attempts: 1,
+          lastStatus: null,
+          lastError: 'connect ECONNREFUSED',
+          nextAttemptAt: null,
+          history: [attempt(T + 1, null, 'connect ECONNREFUSED')],
+        })
+        expect(await store.nextDueAt()).toBeNull()
+        expect(
+          await store.leaseDueDeliveries({ now: T + 10, limit: 10, leaseMs: 1000, owner: 'w' }),
+        ).toEqual([])
+      })
+
+      it('honours a pending delivery created with a later nextAttemptAt', async () => {
+        const d = asyncDelivery('crm', 'c', T, { nextAttemptAt: T + 500, attempt: attempt(T, 503) })
+        await store.recordDelivery(d)
+        expect(await store.getDelivery(d.id)).toMatchObject({
+          status: 'pending',
+          attempts: 1,
+          lastStatus: 503,
+          nextAttemptAt: T + 500,
+        })
+        expect(await store.nextDueAt()).toBe(T + 500)
+      })
+
+      it('refuses a duplicate delivery id, and the whole write with it', async () => {
+        const d = asyncDelivery('crm', 'c')
+        await store.recordDelivery(d)
+        await expect(store.recordDelivery({ ...d, body: '{}' })).rejects.toBeInstanceOf(
+          StoreConflictError,
+        )
+        expect((await store.getDelivery(d.id))?.body).toBe(d.body)
+
+        const id = await conversation()
+        const fresh = asyncDelivery('crm', id)
+        await expect(
+          store.updateConversation(
+            { id, expectedVersion: 1, state: state('lead-gen', [['x', 1]]), now: T + 1 },
+            [fresh, { ...d, conversationId: id }],
+          ),
+        ).rejects.toBeInstanceOf(StoreConflictError)
+        expect((await store.getConversation(id))?.version).toBe(1)
+        expect(await store.getDelivery(fresh.id)).toBeNull()
+
+        const twice = asyncDelivery('crm', 'c')
+        await expect(conversation([twice, twice])).rejects.toBeInstanceOf(StoreConflictError)
+        expect(await store.getDelivery(twice.id)).toBeNull()
+        expect(await store.countDeliveries()).toBe(1)
+      })
+
+      it('cuts attempt errors to 2 KB of UTF-8 without breaking a character', async () => {
+        const long = `${'é'.repeat(1500)}tail`
+        const d: NewDelivery = {
+          ...asyncDelivery('crm', 'c'),
+          async: false,
+          status: 'failed',
+          attempt: attempt(T, 500, long),
+        }
+        await store.recordDelivery(d)
+        const got = await store.getDelivery(d.id)
+        const error = got!.lastError!
+        expect(new TextEncoder().encode(error).length).toBeLessThanOrEqual(2048)
+        expect(error).toBe('é'.repeat(1024))
+        expect(got!.history[0]!.error).toBe(error)
+      })
+    })
+
+    describe('deliveries: leasing', () => {
+      it('leases only due deliveries, marks the lease, and not twice', async () => {
+        const now = T + 1000
+        const due1 = asyncDelivery('crm', 'c', T)
+        const due2 = asyncDelivery('crm', 'c', T + 1000)
+        const later = asyncDelivery('crm', 'c', T + 1001)
+        await conversation([due1, due2, later])
+        const leased = await store.leaseDueDeliveries({
+          now,
+          limit: 10,
+          leaseMs: 30_000,
+          owner: 'w1',
+        })
+        expect(leased.map((d) => d.id)).toEqual([due1.id, due2.id])
+        for (const d of leased) {
+          expect(d).toMatchObject({ status: 'pending', leaseOwner: 'w1', leaseUntil: now + 30_000 })
+        }
+        expect(await store.getDelivery(due1.id)).toMatchObject({
+          leaseOwner: 'w1',
+          leaseUntil: now + 30_000,
+        })
+        expect(
+          await store.leaseDueDeliveries({ now, limit: 10, leaseMs: 30_000, owner: 'w2' }),
+        ).toEqual([])
+        expect(
+          (
+            await store.leaseDueDeliveries({
+              now: now + 1,
+              limit: 10,
+              leaseMs: 30_000,
+              owner: 'w2',
+            })
+          ).map((d) => d.id),
+        ).toEqual([later.id])
+      })
+
+      it('respects the limit, oldest due first', async () => {
+        const ds = [3, 1, 2, 0].map((i) => asyncDelivery('crm', 'c', T + i))
+        await conversation(ds)
+        const leased = await store.leaseDueDeliveries({
+          now: T + 10,
+          limit: 2,
+          leaseMs: 1000,
+          owner: 'w',
+        })
+        expect(leased.map((d) => d.createdAt)).toEqual([T, T + 1])
+        expect(
+          await store.leaseDueDeliveries({ now: T + 10, limit: 0, leaseMs: 1000, owner: 'w' }),
+        ).toEqual([])
+      })
+
+      it('never hands one delivery to two concurrent leases', async () => {
+        const all = Array.from({ length: 60 }, (_, i) => asyncDelivery(`hook-${i % 3}`, 'c', T + i))
+        await conversation(all)
+        const results = await Promise.all(
+          Array.from({ length: 6 }, (_, w) =>
+            store.leaseDueDeliveries({ now: T + 100, limit: 15, leaseMs: 60_000, owner: `w${w}` }),
+          ),
+        )
+        const ids = results.flat().map((d) => d.id)
+        expect(new Set(ids).size).toBe(ids.length)
+        expect(ids).toHaveLength(60)
+        for (const [w, batch] of results.entries()) {
+          for (const d of batch) {
+            expect((await store.getDelivery(d.id))?.leaseOwner).toBe(`w${w}`)
+          }
+        }
+      })
+
+      it('takes a delivery again once its lease expired, and refuses the old owner', async () => {
+        const d = asyncDelivery('crm', 'c', T)
+        await conversation([d])
+        await store.leaseDueDeliveries({ now: T, limit: 1, leaseMs: 1000, owner: 'dead' })
+        expect(await store.nextDueAt()).toBe(T + 1000)
+        expect(
+          await store.leaseDueDeliveries({ now: T + 999, limit: 1, leaseMs: 1000, owner: 'w2' }),
+        ).toEqual([])
+        const again = await store.leaseDueDeliveries({
+          now: T + 1000,
+          limit: 1,
+          leaseMs: 1000,
+          owner: 'w2',
+        })
+        expect(again.map((x) => [x.id, x.leaseOwner, x.leaseUntil])).toEqual([
+          [d.id, 'w2', T + 2000],
+        ])
+        const done = {
+          id: d.id,
+          attempt: attempt(T + 1001, 200),
+          outcome: { status: 'delivered' } as const,
+        }
+        expect(await store.completeAttempt({ ...done, owner: 'dead' })).toBe(false)
+        expect(await store.getDelivery(d.id)).toMatchObject({
+          status: 'pending',
+          attempts: 0,
+          history: [],
+        })
+        expect(await store.completeAttempt({ ...done, owner: 'w2' })).toBe(true)
+        expect(await store.getDelivery(d.id)).toMatchObject({ status: 'delivered', attempts: 1 })
+      })
+
+      it('accepts a late completion when nobody took the expired lease over', async () => {
+        const d = asyncDelivery('crm', 'c', T)
+        await conversation([d])
+        await store.leaseDueDeliveries({ now: T, limit: 1, leaseMs: 10, owner: 'slow' })
+        expect(
+          await store.completeAttempt({
+            id: d.id,
+            owner: 'slow',
+            attempt: attempt(T + 50, 200),
+            outcome: { status: 'delivered' },
+          }),
+        ).toBe(true)
+      })
+
+      it('is fair: a webhook with 1,000 due cannot starve one with 5', async () => {
+        const dead = Array.from({ length: 1000 }, (_, i) => asyncDelivery('dead', 'c', T + i))
+        const live = Array.from({ length: 5 }, (_, i) => asyncDelivery('live', 'c', T + 2000 + i))
+        await conversation([...dead, ...live])
+        const now = T + 5000
+        const leased = await store.leaseDueDeliveries({ now, limit: 10, leaseMs: 1000, owner: 'w' })
+        expect(leased).toHaveLength(10)
+        expect(leased.filter((d) => d.webhook === 'live').map((d) => d.id)).toEqual(
+          live.map((d) => d.id),
+        )
+        expect(leased.filter((d) => d.webhook === 'dead').map((d) => d.id)).toEqual(
+          dead.slice(0, 5).map((d) => d.id),
+        )
+
+        const capped = await store.leaseDueDeliveries({
+          now,
+          limit: 10,
+          leaseMs: 1000,
+          owner: 'w',
+          perWebhookLimit: 3,
+        })
+        expect(capped.map((d) => d.webhook)).toEqual(['dead', 'dead', 'dead'])
+        expect(capped.map((d) => d.id)).toEqual(dead.slice(5, 8).map((d) => d.id))
+      })
+
+      it('takes one per webhook per round across many webhooks', async () => {
+        const ds = ['a', 'b', 'c'].flatMap((w, i) =>
+          Array.from({ length: 4 }, (_, j) => asyncDelivery(w, 'c', T + j * 10 + i)),
+        )
+        await conversation(ds)
+        const leased = await store.leaseDueDeliveries({
+          now: T + 100,
+          limit: 7,
+          leaseMs: 1000,
+          owner: 'w',
+        })
+        const counts = new Map<string, number>()
+        for (const d of leased) counts.set(d.webhook, (counts.get(d.webhook) ?? 0) + 1)
+        expect([...counts.values()].sort()).toEqual([2, 2, 3])
+      })
+    })
+
+    describe('deliveries: completing, retrying, listing', () => {
+      async function leaseOne(d: NewDelivery, now = d.createdAt): Promise<DeliveryRecord> {
+        const [leased] = await store.leaseDueDeliveries({
+          now,
+          limit: 1,
+          leaseMs: 60_000,
+          owner: 'w',
+        })
+        expect(leased?.id).toBe(d.id)
+        return leased!
+      }
+
+      it('records a retry schedule: pending, pending, then delivered', async () => {
+        const d = asyncDelivery('crm', 'c', T)
+        await store.recordDelivery(d)
+        await leaseOne(d, T)
+        expect(
+          await store.completeAttempt({
+            id: d.id,
+            owner: 'w',
+            attempt: attempt(T, 500, 'HTTP 500'),
+            outcome: { status: 'pending', nextAttemptAt: T + 5000 },
+          }),
+        ).toBe(true)
+        expect(await store.getDelivery(d.id)).toMatchObject({
+          status: 'pending',
+          attempts: 1,
+          lastStatus: 500,
+          lastError: 'HTTP 500',
+          nextAttemptAt: T + 5000,
+          leaseOwner: null,
+          leaseUntil: null,
+        })
+        expect(await store.nextDueAt()).toBe(T + 5000)
+        expect(
+          await store.leaseDueDeliveries({ now: T + 4999, limit: 1, leaseMs: 1, owner: 'w' }),
+        ).toEqual([])
+        await leaseOne(d, T + 5000)
+        await store.completeAttempt({
+          id: d.id,
+          owner: 'w',
+          attempt: attempt(T + 5000, null, 'timeout'),
+          outcome: { status: 'pending', nextAttemptAt: T + 9000 },
+        })
+        await leaseOne(d, T + 9000)
+        expect(
+          await store.completeAttempt({
+            id: d.id,
+            owner: 'w',
+            attempt: attempt(T + 9000, 204),
+            outcome: { status: 'delivered' },
+          }),
+        ).toBe(true)
+        expect(await store.getDelivery(d.id)).toEqual({
+          ...(await store.listDeliveries({ limit: 1 }))[0],
+          history: [
+            attempt(T, 500, 'HTTP 500'),
+            attempt(T + 5000, null, 'timeout'),
+            attempt(T + 9000, 204),
+          ],
+        })
+        expect(await store.getDelivery(d.id)).toMatchObject({
+          status: 'delivered',
+          attempts: 3,
+          lastStatus: 204,
+          lastError: null,
+          nextAttemptAt: null,
+          leaseOwner: null,
+        })
+        expect(await store.nextDueAt()).toBeNull()
+        // A second completion of the same lease is refused.
+        expect(
+          await store.completeAttempt({
+            id: d.id,
+            owner: 'w',
+            attempt: attempt(T + 9001, 200),
+            outcome: { status: 'delivered' },
+          }),
+        ).toBe(false)
+        expect(
+          await store.completeAttempt({
+            id: 'missing',
+            owner: 'w',
+            attempt: attempt(T, 200),
+            outcome: { status: 'delivered' },
+          }),
+        ).toBe(false)
+      })
+
+      it('refuses completion without a lease', async () => {
+        const d = asyncDelivery('crm', 'c', T)
+        await store.recordDelivery(d)
+        expect(
+          await store.completeAttempt({
+            id: d.id,
+            owner: 'w',
+            attempt: attempt(T, 200),
+            outcome: { status: 'delivered' },
+          }),
+        ).toBe(false)
+      })
+
+      it('retries a failed or delivered delivery, keeping its history', async () => {
+        const d = asyncDelivery('crm', 'c', T)
+        await store.recordDelivery(d)
+        await leaseOne(d, T)
+        await store.completeAttempt({
+          id: d.id,
+          owner: 'w',
+          attempt: attempt(T, 410, 'Gone'),
+          outcome: { status: 'failed' },
+        })
+        expect(await store.getDelivery(d.id)).toMatchObject({
+          status: 'failed',
+          nextAttemptAt: null,
+        })
+        expect(await store.countDeliveries({ status: 'failed' })).toBe(1)
+
+        const retried = await store.retryDelivery(d.id, T + 100)
+        expect(retried).toMatchObject({
+          id: d.id,
+          status: 'pending',
+          attempts: 1,
+          lastStatus: 410,
+          nextAttemptAt: T + 100,
+          leaseOwner: null,
+          leaseUntil: null,
+        })
+        expect(await store.nextDueAt()).toBe(T + 100)
+        await leaseOne(d, T + 100)
+        await store.completeAttempt({
+          id: d.id,
+          owner: 'w',
+          attempt: attempt(T + 100, 200),
+          outcome: { status: 'delivered' },
+        })
+        expect((await store.getDelivery(d.id))?.history).toHaveLength(2)
+
+        expect((await store.retryDelivery(d.id, T + 200))?.status).toBe('pending')
+        expect(await store.retryDelivery('missing', T)).toBeNull()
+      })
+
+      it('brings a waiting delivery forward, and leaves one in flight alone', async () => {
+        const waiting = asyncDelivery('crm', 'c', T, { nextAttemptAt: T + 60_000 })
+        const inFlight = asyncDelivery('other', 'c', T)
+        await store.recordDelivery(waiting)
+        await store.recordDelivery(inFlight)
+        await leaseOne(inFlight, T)
+        expect(await store.retryDelivery(waiting.id, T + 10)).toMatchObject({
+          status: 'pending',
+          nextAttemptAt: T + 10,
+        })
+        expect(await store.retryDelivery(inFlight.id, T + 10)).toMatchObject({
+          status: 'pending',
+          leaseOwner: 'w',
+          leaseUntil: T + 60_000,
+        })
+        const leased = await store.leaseDueDeliveries({
+          now: T + 10,
+          limit: 5,
+          leaseMs: 1,
+          owner: 'x',
+        })
+        expect(leased.map((x) => x.id)).toEqual([waiting.id])
+      })
+
+      it('lists newest first with filters, and counts', async () => {
+        const a1 = asyncDelivery('a', 'c1', T + 1)
+        const b1 = asyncDelivery('b', 'c1', T + 2)
+        const a2 = asyncDelivery('a', 'c2', T + 2)
+        const a3: NewDelivery = {
+          ...asyncDelivery('a', 'c2', T + 3),
+          async: false,
+          status: 'failed',
+          attempt: attempt(T + 3, 500),
+        }
+        await conversation([a1, b1])
+        await store.recordDelivery(a2)
+        await store.recordDelivery(a3)
+        const ids = (ds: DeliveryRecord[]) => ds.map((d) => d.id)
+        // Same createdAt: the later insert is newer.
+        expect(ids(await store.listDeliveries({ limit: 10 }))).toEqual([a3.id, a2.id, b1.id, a1.id])
+        expect(ids(await store.listDeliveries({ limit: 2 }))).toEqual([a3.id, a2.id])
+        expect(ids(await store.listDeliveries({ webhook: 'a', limit: 10 }))).toEqual([
+          a3.id,
+          a2.id,
+          a1.id,
+        ])
+        expect(ids(await store.listDeliveries({ status: 'failed', limit: 10 }))).toEqual([a3.id])
+        expect(
+          ids(await store.listDeliveries({ status: 'pending', webhook: 'a', limit: 10 })),
+        ).toEqual([a2.id, a1.id])
+        expect(ids(await store.listDeliveries({ conversationId: 'c1', limit: 10 }))).toEqual([
+          b1.id,
+          a1.id,
+        ])
+        expect(await store.listDeliveries({ webhook: 'nope', limit: 10 })).toEqual([])
+        expect(await store.listDeliveries({ limit: 0 })).toEqual([])
+        expect(await store.countDeliveries()).toBe(4)
+        expect(await store.countDeliveries({ status: 'pending' })).toBe(3)
+        expect(await store.countDeliveries({ status: 'delivered' })).toBe(0)
+        expect(await store.countDeliveries({ webhook: 'a' })).toBe(3)
+        expect(await store.countDeliveries({ webhook: 'a', status: 'failed' })).toBe(1)
+        const [listed] = await store.listDeliveries({ status: 'failed', limit: 1 })
+        expect(listed).toEqual({
+          id: a3.id,
+          webhook: 'a',
+          conversationId: 'c2',
+          async: false,
+          status: 'failed',
+          body: a3.body,
+          attempts: 1,
+          lastStatus: 500,
+          lastError: null,
+          createdAt: T + 3,
+          nextAttemptAt: null,
+          leaseOwner: null,
+          leaseUntil: null,
+        })
+      })
+
+      it('reports when the next delivery is due', async () => {
+        expect(await store.nextDueAt()).toBeNull()
+        await store.recordDelivery(asyncDelivery('a', 'c', T + 50))
+        await store.recordDelivery(asyncDelivery('b', 'c', T + 20))
+        expect(await store.nextDueAt()).toBe(T + 20)
+        await store.leaseDueDeliveries({ now: T + 20, limit: 1, leaseMs: 100, owner: 'w' })
+        expect(await store.nextDueAt()).toBe(T + 50)
+        await store.leaseDueDeliveries({ now: T + 50, limit: 1, leaseMs: 100, owner: 'w' })
+        expect(await store.nextDueAt()).toBe(T + 120)
+      })
+
+      it('answers ping', async () => {
+        await expect(store.ping()).resolves.toBeUndefined()
+      })
+    })
+  })
+}
