@@ -1,0 +1,97 @@
+import { Hono } from 'hono'
+import { cors } from 'hono/cors'
+import { HTTPException } from 'hono/http-exception'
+import type { TurnDeps, WebhookSender } from './conversation.js'
+import { adminRoutes } from './http/admin.js'
+import { adminAuth } from './http/auth.js'
+import { chatRoutes } from './http/chat.js'
+import { ApiError, errorBody } from './http/errors.js'
+import { RateLimiter } from './http/rate-limit.js'
+import { randomId } from './ids.js'
+import type { Store } from './store/types.js'
+
+/** The contract's default: generous enough for a busy office behind one address. */
+export const DEFAULT_RATE_LIMIT = 600
+/** Replies a minute to one conversation: more than any human types or clicks. */
+export const DEFAULT_CONVERSATION_RATE_LIMIT = 120
+
+export interface AppOptions {
+  store: Store
+  /** Performs synchronous webhook calls (Node: `createWebhookSender`; edge: `createFetchSender`). */
+  sender?: WebhookSender
+  /** Bearer token for the admin API; without one the admin API answers 404. */
+  adminToken?: string
+  /** Chat API requests a minute per client address; 0 disables. */
+  rateLimit?: number
+  conversationRateLimit?: number
+  /** Client address for rate limiting; the Node entry reads the socket. */
+  clientAddress?: (request: Request, env: unknown) => string
+  /** The widget's script-tag bundle, served at /widget.js. */
+  widgetScript?: { body: string; etag: string }
+  onDeliveriesQueued?: () => void
+  now?: () => number
+  log?: (event: string, fields: Record<string, unknown>) => void
+}
+
+/** Builds the Hono app. It never listens: `node.ts` and `edge.ts` do that. */
+export function createApp(options: AppOptions) {
+  const now = options.now ?? Date.now
+  const deps: TurnDeps = {
+    store: options.store,
+    sender: options.sender,
+    now,
+    newId: randomId,
+    onDeliveriesQueued: options.onDeliveriesQueued,
+    log: options.log,
+  }
+  const rateLimit = options.rateLimit ?? DEFAULT_RATE_LIMIT
+  const chat = chatRoutes({
+    deps,
+    addressLimiter: new RateLimiter(rateLimit, { now }),
+    conversationLimiter: new RateLimiter(
+      options.conversationRateLimit ?? DEFAULT_CONVERSATION_RATE_LIMIT,
+      { now },
+    ),
+    clientAddress: options.clientAddress ?? forwardedAddress,
+  })
+  const admin = new Hono().use(adminAuth(options.adminToken)).route('/', adminRoutes({ deps }))
+  const widget = options.widgetScript
+
+  const app = new Hono()
+    .get('/healthz', (c) => c.json({ status: 'ok' }, 200))
+    .get('/widget.js', cors({ origin: '*' }), (c) => {
+      if (!widget) throw new ApiError(404, 'not_found', 'The widget bundle is not built.')
+      c.header('etag', widget.etag)
+      c.header('cache-control', 'public, max-age=300, must-revalidate')
+      if (c.req.header('if-none-match') === widget.etag) return c.body(null, 304)
+      return c.body(widget.body, 200, { 'content-type': 'text/javascript; charset=utf-8' })
+    })
+    .route('/api/v1/admin', admin)
+    .route('/api/v1', chat)
+
+  app.notFound((c) =>
+    c.json(errorBody('not_found', `No route for ${c.req.method} ${c.req.path}.`), 404),
+  )
+  app.onError((error, c) => {
+    if (error instanceof ApiError) {
+      return c.json(errorBody(error.code, error.message, error.issues), error.status, error.headers)
+    }
+    if (error instanceof HTTPException && error.status < 500) {
+      return c.json(errorBody('bad_request', error.message || 'Bad request.'), error.status)
+    }
+    options.log?.('http.error', { method: c.req.method, path: c.req.path, error: String(error) })
+    return c.json(errorBody('internal_error', 'Something went wrong on our side.'), 500)
+  })
+  return app
+}
+
+export type JoonApp = ReturnType<typeof createApp>
+
+/** Edge platforms put the client address in a header; the Node entry reads the socket. */
+function forwardedAddress(request: Request): string {
+  return (
+    request.headers.get('cf-connecting-ip') ??
+    request.headers.get('x-forwarded-for')?.split(',')[0]?.trim() ??
+    'unknown'
+  )
+}

@@ -1,0 +1,42 @@
+import type { ContentfulStatusCode } from 'hono/utils/http-status'
+import type { z } from 'zod'
+
+export interface ErrorIssue {
+  path: (string | number)[]
+  message: string
+  blockId?: string
+}
+
+/** An error a client caused or should know about; rendered once, in `app.onError`. */
+export class ApiError extends Error {
+  override name = 'ApiError'
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly code: string,
+    message: string,
+    readonly issues?: ErrorIssue[],
+    readonly headers?: Record<string, string>,
+  ) {
+    super(message)
+  }
+}
+
+export function errorBody(code: string, message: string, issues?: ErrorIssue[]) {
+  return { error: issues ? { code, message, issues } : { code, message } }
+}
+
+export const notFound = (what: string, id: string) =>
+  new ApiError(404, 'not_found', `${what} "${id}" does not exist`)
+
+/** A 400 listing every zod issue, each with its path. */
+export function invalidInput(code: string, message: string, error: z.ZodError): ApiError {
+  return new ApiError(
+    400,
+    code,
+    message,
+    error.issues.map((issue) => ({
+      path: issue.path.filter((key) => typeof key !== 'symbol'),
+      message: issue.message,
+    })),
+  )
+}

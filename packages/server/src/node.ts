@@ -1,0 +1,101 @@
+import { createHash } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import { hostname } from 'node:os'
+import { type ServerType, serve } from '@hono/node-server'
+import { getConnInfo } from '@hono/node-server/conninfo'
+import type { Context } from 'hono'
+import { createApp } from './app.js'
+import { createWebhookSender } from './delivery/send.js'
+import { startDeliveryWorker } from './delivery/worker.js'
+import { randomId } from './ids.js'
+import type { Store } from './store/types.js'
+import { VERSION } from './version.js'
+
+export interface NodeServerOptions {
+  store: Store
+  port?: number
+  host?: string
+  adminToken?: string | undefined
+  allowPrivateUrls?: boolean
+  rateLimit?: number | undefined
+  retrySchedule?: number[]
+  /** Deliveries sent at once by the background worker. */
+  deliveryConcurrency?: number
+  log?: (event: string, fields: Record<string, unknown>) => void
+}
+
+export interface RunningServer {
+  url: string
+  port: number
+  /** Stops accepting, drains in-flight requests and deliveries, closes the store. */
+  close(): Promise<void>
+}
+
+/** Serves the app on Node with the guarded webhook sender and the delivery worker. */
+export async function startNodeServer(options: NodeServerOptions): Promise<RunningServer> {
+  const log = options.log ?? (() => {})
+  const sender = createWebhookSender({
+    allowPrivate: options.allowPrivateUrls ?? false,
+    userAgent: `joon/${VERSION}`,
+  })
+  const worker = startDeliveryWorker({
+    store: options.store,
+    sender,
+    owner: `${hostname()}:${process.pid}:${randomId('')}`,
+    ...(options.retrySchedule ? { schedule: options.retrySchedule } : {}),
+    ...(options.deliveryConcurrency ? { concurrency: options.deliveryConcurrency } : {}),
+    log,
+  })
+  const app = createApp({
+    store: options.store,
+    sender,
+    ...(options.adminToken ? { adminToken: options.adminToken } : {}),
+    ...(options.rateLimit !== undefined ? { rateLimit: options.rateLimit } : {}),
+    clientAddress: (_request, env) =>
+      getConnInfo({ env } as unknown as Context).remote.address ?? 'unknown',
+    ...((await loadWidget()) ?? {}),
+    onDeliveriesQueued: () => worker.wake(),
+    log,
+  })
+
+  const server = await new Promise<ServerType>((resolve, reject) => {
+    const listening = serve(
+      { fetch: app.fetch, port: options.port ?? 8787, hostname: options.host ?? '0.0.0.0' },
+      () => resolve(listening),
+    )
+    listening.once('error', reject)
+  })
+  const address = server.address()
+  const port = typeof address === 'object' && address ? address.port : (options.port ?? 8787)
+  const host = options.host && options.host !== '0.0.0.0' ? options.host : '127.0.0.1'
+
+  let closing: Promise<void> | undefined
+  return {
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    port,
+    close: () => {
+      closing ??= (async () => {
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve())
+          // Keep-alive sockets would hold close() open; in-flight requests still finish.
+          if ('closeIdleConnections' in server) server.closeIdleConnections()
+        })
+        await worker.stop()
+        await sender.close()
+        await options.store.close()
+      })()
+      return closing
+    },
+  }
+}
+
+async function loadWidget(): Promise<{ widgetScript: { body: string; etag: string } } | null> {
+  try {
+    const { widgetBundlePath } = await import('@joon/widget/bundle')
+    const body = await readFile(widgetBundlePath, 'utf8')
+    const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`
+    return { widgetScript: { body, etag } }
+  } catch {
+    return null
+  }
+}

@@ -1,0 +1,70 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+
+export const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url))
+
+export interface JoonProcess {
+  child: ChildProcess
+  url: string
+  output: () => string
+  /** Resolves with the exit code (or the signal's name). */
+  exited: Promise<number | string>
+}
+
+/** Starts the real `joon serve` and waits until it prints its URL. */
+export async function startJoon(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<JoonProcess> {
+  const child = spawn(
+    process.execPath,
+    [CLI, 'serve', '--port', '0', '--host', '127.0.0.1', ...args],
+    {
+      env: { ...process.env, JOON_RATE_LIMIT: '0', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  )
+  let output = ''
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk
+  })
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk
+  })
+  const exited = new Promise<number | string>((resolve) =>
+    child.on('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')),
+  )
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`joon did not start in 20 s:\n${output}`)),
+      20_000,
+    )
+    child.stdout?.on('data', () => {
+      const match = /listening on (http:\/\/\S+)/.exec(output)
+      if (match?.[1]) {
+        clearTimeout(timer)
+        resolve(match[1])
+      }
+    })
+    exited.then((code) => {
+      clearTimeout(timer)
+      reject(new Error(`joon exited (${code}) before listening:\n${output}`))
+    })
+  })
+  return { child, url, output: () => output, exited }
+}
+
+/** Runs the CLI to completion (for start-up errors). */
+export function runJoon(args: string[], env: Record<string, string> = {}) {
+  return new Promise<{ code: number | null; output: string }>((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } })
+    let output = ''
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk
+    })
+    child.stderr.on('data', (chunk: Buffer) => {
+      output += chunk
+    })
+    child.on('exit', (code) => resolve({ code, output }))
+  })
+}
