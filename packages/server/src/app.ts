@@ -29,6 +29,8 @@ export interface AppOptions {
   /** The widget's script-tag bundle, served at /widget.js. */
   widgetScript?: { body: string; etag: string }
   onDeliveriesQueued?: () => void
+  /** Extra routes served beside the API (a site's own pages, as the demo does). */
+  site?: Hono
   now?: () => number
   log?: (event: string, fields: Record<string, unknown>) => void
 }
@@ -68,6 +70,7 @@ export function createApp(options: AppOptions) {
     })
     .route('/api/v1/admin', admin)
     .route('/api/v1', chat)
+  if (options.site) app.route('/', options.site)
 
   app.notFound((c) =>
     c.json(errorBody('not_found', `No route for ${c.req.method} ${c.req.path}.`), 404),

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { type ServerType, serve } from '@hono/node-server'
 import { getConnInfo } from '@hono/node-server/conninfo'
-import type { Context } from 'hono'
+import type { Context, Hono } from 'hono'
 import { createApp } from './app.js'
 import { createWebhookSender } from './delivery/send.js'
 import { startDeliveryWorker } from './delivery/worker.js'
@@ -22,6 +22,8 @@ export interface NodeServerOptions {
   /** Deliveries sent at once by the background worker. */
   deliveryConcurrency?: number
   log?: (event: string, fields: Record<string, unknown>) => void
+  /** Extra routes served beside the API (a site's own pages, as the demo does). */
+  site?: Hono
 }
 
 export interface RunningServer {
@@ -55,6 +57,7 @@ export async function startNodeServer(options: NodeServerOptions): Promise<Runni
       getConnInfo({ env } as unknown as Context).remote.address ?? 'unknown',
     ...((await loadWidget()) ?? {}),
     onDeliveriesQueued: () => worker.wake(),
+    ...(options.site ? { site: options.site } : {}),
     log,
   })
 
