@@ -1,0 +1,595 @@
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import type { Bot, ConversationState, Webhook } from '@joon/core'
+import Database from 'better-sqlite3'
+import { cleanAttempt, leaseLimits, roundRobin } from './shared.js'
+import {
+  type AttemptCompletion,
+  type AttemptRecord,
+  type ConversationRecord,
+  type ConversationUpdate,
+  type DeliveryCountQuery,
+  type DeliveryDetail,
+  type DeliveryQuery,
+  type DeliveryRecord,
+  type DeliveryStatus,
+  type LeaseOptions,
+  type NewConversation,
+  type NewDelivery,
+  type PutResult,
+  type Store,
+  StoreConflictError,
+} from './types.js'
+
+export interface SqliteStoreOptions {
+  /**
+   * `normal` (the default): a commit survives the process being killed at any instant
+   * (SIGKILL, OOM, crash), because in WAL mode a commit is in the OS's file cache before it
+   * returns; only an OS crash or power loss can drop the last commits, and never corrupts the
+   * file. `full` also syncs the WAL to disk on every commit, which survives power loss and
+   * costs an fsync per write.
+   */
+  synchronous?: 'normal' | 'full'
+  /** How long a write waits for another connection's lock, in ms. Default 10,000. */
+  busyTimeoutMs?: number
+}
+
+/**
+ * Schema migrations, applied in order; `PRAGMA user_version` holds how many ran. Never edit
+ * one that shipped: append a new one.
+ *
+ * `deliveries.due_at` is when a pending delivery can next be leased: `next_attempt_at`, or the
+ * lease expiry while leased (a crashed worker's delivery becomes due again on its own). It is
+ * NULL once delivered or failed, so the partial indexes only hold the live queue.
+ */
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE bots (
+    id TEXT PRIMARY KEY,
+    data TEXT NOT NULL
+  );
+  CREATE TABLE webhooks (
+    name TEXT PRIMARY KEY,
+    data TEXT NOT NULL
+  );
+  CREATE TABLE conversations (
+    id TEXT PRIMARY KEY,
+    bot_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE TABLE deliveries (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    webhook TEXT NOT NULL,
+    conversation_id TEXT NOT NULL,
+    async INTEGER NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
+    body TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    last_status INTEGER,
+    last_error TEXT,
+    created_at INTEGER NOT NULL,
+    next_attempt_at INTEGER,
+    lease_owner TEXT,
+    lease_until INTEGER,
+    due_at INTEGER
+  );
+  CREATE INDEX deliveries_due ON deliveries (due_at) WHERE status = 'pending';
+  CREATE INDEX deliveries_webhook_due ON deliveries (webhook, due_at) WHERE status = 'pending';
+  CREATE INDEX deliveries_created ON deliveries (created_at, seq);
+  CREATE INDEX deliveries_webhook_created ON deliveries (webhook, created_at, seq);
+  CREATE INDEX deliveries_status_created ON deliveries (status, created_at, seq);
+  CREATE INDEX deliveries_conversation_created ON deliveries (conversation_id, created_at, seq);
+  CREATE TABLE delivery_attempts (
+    delivery_seq INTEGER NOT NULL REFERENCES deliveries (seq),
+    n INTEGER NOT NULL,
+    at INTEGER NOT NULL,
+    status INTEGER,
+    duration_ms REAL NOT NULL,
+    error TEXT,
+    PRIMARY KEY (delivery_seq, n)
+  ) WITHOUT ROWID;
+  `,
+]
+
+interface ConversationRow {
+  bot_id: string
+  state: string
+  version: number
+  created_at: number
+  updated_at: number
+}
+
+interface DeliveryRow {
+  seq: number
+  id: string
+  webhook: string
+  conversation_id: string
+  async: number
+  status: DeliveryStatus
+  body: string
+  attempts: number
+  last_status: number | null
+  last_error: string | null
+  created_at: number
+  next_attempt_at: number | null
+  lease_owner: string | null
+  lease_until: number | null
+}
+
+interface AttemptRow {
+  at: number
+  status: number | null
+  duration_ms: number
+  error: string | null
+}
+
+const DELIVERY_COLUMNS = `seq, id, webhook, conversation_id, async, status, body, attempts,
+  last_status, last_error, created_at, next_attempt_at, lease_owner, lease_until`
+
+type Statement<P extends unknown[], R = unknown> = Database.Statement<P, R>
+type SqliteError = InstanceType<typeof Database.SqliteError>
+
+/**
+ * The embedded default store: one SQLite file in WAL mode, safe to share between processes
+ * on one machine (every write is a `BEGIN IMMEDIATE` transaction, so leases and versioned
+ * updates are serialized by SQLite's write lock). better-sqlite3 is synchronous: each method
+ * runs its whole transaction without yielding, which also makes it atomic in-process.
+ */
+export class SqliteStore implements Store {
+  readonly #db: Database.Database
+  readonly #sql: ReturnType<typeof prepareStatements>
+  readonly #listStatements = new Map<string, Statement<(string | number)[], DeliveryRow>>()
+  readonly #countStatements = new Map<string, Statement<string[], { n: number }>>()
+
+  private constructor(db: Database.Database) {
+    this.#db = db
+    this.#sql = prepareStatements(db)
+  }
+
+  /** Opens (creating directories and the file if needed) and migrates a database file. */
+  static open(path: string, options: SqliteStoreOptions = {}): SqliteStore {
+    if (path !== ':memory:' && !path.startsWith('file:')) {
+      mkdirSync(dirname(path), { recursive: true })
+    }
+    const db = new Database(path, { timeout: options.busyTimeoutMs ?? 10_000 })
+    try {
+      db.pragma('journal_mode = WAL')
+      db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`)
+      db.pragma('foreign_keys = ON')
+      // Keeps the WAL file from staying huge after a burst once it was checkpointed.
+      db.pragma('journal_size_limit = 67108864')
+      migrate(db)
+      return new SqliteStore(db)
+    } catch (error) {
+      db.close()
+      throw error
+    }
+  }
+
+  async putBot(bot: Bot): Promise<PutResult> {
+    return this.#write(() => {
+      const created = this.#sql.botExists.get(bot.id) === undefined
+      this.#sql.putBot.run(bot.id, JSON.stringify(bot))
+      return { created }
+    })
+  }
+
+  async getBot(id: string): Promise<Bot | null> {
+    const row = this.#sql.getBot.get(id)
+    return row ? (JSON.parse(row.data) as Bot) : null
+  }
+
+  async listBots(): Promise<Bot[]> {
+    return this.#sql.listBots.all().map((row) => JSON.parse(row.data) as Bot)
+  }
+
+  async deleteBot(id: string): Promise<boolean> {
+    return this.#sql.deleteBot.run(id).changes > 0
+  }
+
+  async putWebhook(webhook: Webhook): Promise<PutResult> {
+    return this.#write(() => {
+      const created = this.#sql.webhookExists.get(webhook.name) === undefined
+      this.#sql.putWebhook.run(webhook.name, JSON.stringify(webhook))
+      return { created }
+    })
+  }
+
+  async getWebhook(name: string): Promise<Webhook | null> {
+    const row = this.#sql.getWebhook.get(name)
+    return row ? (JSON.parse(row.data) as Webhook) : null
+  }
+
+  async listWebhooks(): Promise<Webhook[]> {
+    return this.#sql.listWebhooks.all().map((row) => JSON.parse(row.data) as Webhook)
+  }
+
+  async deleteWebhook(name: string): Promise<boolean> {
+    return this.#sql.deleteWebhook.run(name).changes > 0
+  }
+
+  async createConversation(
+    conversation: NewConversation,
+    outbox: readonly NewDelivery[] = [],
+  ): Promise<void> {
+    const state = JSON.stringify(conversation.state)
+    this.#write(() => {
+      const { id, botId, now } = conversation
+      this.#sql.insertConversation.run(id, botId, state, now, now)
+      for (const delivery of outbox) this.#insertDelivery(delivery)
+    })
+  }
+
+  async getConversation(id: string): Promise<ConversationRecord | null> {
+    const row = this.#sql.getConversation.get(id)
+    if (!row) return null
+    return {
+      id,
+      botId: row.bot_id,
+      state: JSON.parse(row.state) as ConversationState,
+      version: row.version,
+      createdAt: row.created_at,
+      updatedAt: row.updated_at,
+    }
+  }
+
+  async updateConversation(
+    update: ConversationUpdate,
+    outbox: readonly NewDelivery[] = [],
+  ): Promise<boolean> {
+    const state = JSON.stringify(update.state)
+    return this.#write(() => {
+      const { id, expectedVersion, now } = update
+      if (this.#sql.updateConversation.run(state, now, id, expectedVersion).changes === 0) {
+        return false
+      }
+      for (const delivery of outbox) this.#insertDelivery(delivery)
+      return true
+    })
+  }
+
+  async recordDelivery(delivery: NewDelivery): Promise<void> {
+    this.#write(() => this.#insertDelivery(delivery))
+  }
+
+  async leaseDueDeliveries(options: LeaseOptions): Promise<DeliveryRecord[]> {
+    const { total, perWebhook } = leaseLimits(options.limit, options.perWebhookLimit)
+    if (total === 0 || perWebhook === 0) return []
+    const { now, owner } = options
+    const leaseUntil = now + options.leaseMs
+    return this.#write(() => {
+      const queues: DeliveryRow[][] = []
+      for (const { name } of this.#sql.pendingWebhooks.all()) {
+        const queue = this.#sql.dueOfWebhook.all(name, now, perWebhook)
+        if (queue.length > 0) queues.push(queue)
+      }
+      // Whoever has waited longest goes first in each round.
+      queues.sort((a, b) => dueOf(a[0]!) - dueOf(b[0]!) || a[0]!.seq - b[0]!.seq)
+      const picked = roundRobin(queues, total)
+      for (const row of picked) {
+        this.#sql.lease.run(owner, leaseUntil, leaseUntil, row.seq)
+        row.lease_owner = owner
+        row.lease_until = leaseUntil
+      }
+      return picked.map(toRecord)
+    })
+  }
+
+  async completeAttempt(completion: AttemptCompletion): Promise<boolean> {
+    const attempt = cleanAttempt(completion.attempt)
+    const { outcome } = completion
+    const next = outcome.status === 'pending' ? outcome.nextAttemptAt : null
+    return this.#write(() => {
+      const row = this.#sql.complete.get(
+        outcome.status,
+        attempt.status,
+        attempt.error,
+        next,
+        next,
+        completion.id,
+        completion.owner,
+      )
+      if (!row) return false
+      this.#insertAttempt(row.seq, row.attempts, attempt)
+      return true
+    })
+  }
+
+  async getDelivery(id: string): Promise<DeliveryDetail | null> {
+    return this.#read(() => {
+      const row = this.#sql.getDelivery.get(id)
+      if (!row) return null
+      const history = this.#sql.attemptsOf.all(row.seq).map(
+        (a): AttemptRecord => ({
+          at: a.at,
+          status: a.status,
+          durationMs: a.duration_ms,
+          error: a.error,
+        }),
+      )
+      return { ...toRecord(row), history }
+    })
+  }
+
+  async listDeliveries(query: DeliveryQuery): Promise<DeliveryRecord[]> {
+    const limit = Math.max(0, Math.floor(query.limit))
+    const filters = deliveryFilters(query)
+    let statement = this.#listStatements.get(filters.key)
+    if (!statement) {
+      statement = this.#db.prepare<(string | number)[], DeliveryRow>(
+        `SELECT ${DELIVERY_COLUMNS} FROM deliveries ${filters.where}
+         ORDER BY created_at DESC, seq DESC LIMIT ?`,
+      )
+      this.#listStatements.set(filters.key, statement)
+    }
+    return statement.all(...filters.values, limit).map(toRecord)
+  }
+
+  async retryDelivery(id: string, now: number): Promise<DeliveryRecord | null> {
+    return this.#write(() => {
+      const row = this.#sql.getDelivery.get(id)
+      if (!row) return null
+      if (row.status !== 'pending') {
+        this.#sql.requeue.run(now, now, row.seq)
+      } else if (row.lease_until === null || row.lease_until <= now) {
+        const next = Math.min(row.next_attempt_at ?? now, now)
+        this.#sql.bringForward.run(next, Math.max(next, row.lease_until ?? next), row.seq)
+      }
+      return toRecord(this.#sql.getDelivery.get(id)!)
+    })
+  }
+
+  async nextDueAt(): Promise<number | null> {
+    return this.#sql.nextDueAt.get()?.due ?? null
+  }
+
+  async countDeliveries(query: DeliveryCountQuery = {}): Promise<number> {
+    const filters = deliveryFilters(query)
+    let statement = this.#countStatements.get(filters.key)
+    if (!statement) {
+      statement = this.#db.prepare<string[], { n: number }>(
+        `SELECT count(*) AS n FROM deliveries ${filters.where}`,
+      )
+      this.#countStatements.set(filters.key, statement)
+    }
+    return statement.get(...filters.values)?.n ?? 0
+  }
+
+  async ping(): Promise<void> {
+    this.#sql.ping.get()
+  }
+
+  async close(): Promise<void> {
+    if (!this.#db.open) return
+    try {
+      this.#db.pragma('optimize')
+    } finally {
+      this.#db.close()
+    }
+  }
+
+  /** Runs `fn` as one `BEGIN IMMEDIATE` transaction: it takes the write lock up front. */
+  #write<T>(fn: () => T): T {
+    try {
+      return this.#db.transaction(fn).immediate()
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new StoreConflictError(conflictMessage(error))
+      throw error
+    }
+  }
+
+  /** Several reads that must see one snapshot. */
+  #read<T>(fn: () => T): T {
+    return this.#db.transaction(fn).deferred()
+  }
+
+  #insertDelivery(delivery: NewDelivery) {
+    const status = delivery.status ?? 'pending'
+    const attempt = delivery.attempt ? cleanAttempt(delivery.attempt) : null
+    const next = status === 'pending' ? (delivery.nextAttemptAt ?? delivery.createdAt) : null
+    const { lastInsertRowid } = this.#sql.insertDelivery.run(
+      delivery.id,
+      delivery.webhook,
+      delivery.conversationId,
+      delivery.async ? 1 : 0,
+      status,
+      delivery.body,
+      attempt ? 1 : 0,
+      attempt ? attempt.status : null,
+      attempt ? attempt.error : null,
+      delivery.createdAt,
+      next,
+      next,
+    )
+    if (attempt) this.#insertAttempt(Number(lastInsertRowid), 1, attempt)
+  }
+
+  #insertAttempt(seq: number, n: number, attempt: AttemptRecord) {
+    this.#sql.insertAttempt.run(
+      seq,
+      n,
+      attempt.at,
+      attempt.status,
+      attempt.durationMs,
+      attempt.error,
+    )
+  }
+}
+
+function prepareStatements(db: Database.Database) {
+  return {
+    ping: db.prepare<[], { ok: number }>('SELECT 1 AS ok'),
+    botExists: db.prepare<[string], { ok: number }>('SELECT 1 AS ok FROM bots WHERE id = ?'),
+    putBot: db.prepare<[string, string]>(
+      'INSERT INTO bots (id, data) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data',
+    ),
+    getBot: db.prepare<[string], { data: string }>('SELECT data FROM bots WHERE id = ?'),
+    listBots: db.prepare<[], { data: string }>('SELECT data FROM bots ORDER BY id'),
+    deleteBot: db.prepare<[string]>('DELETE FROM bots WHERE id = ?'),
+    webhookExists: db.prepare<[string], { ok: number }>(
+      'SELECT 1 AS ok FROM webhooks WHERE name = ?',
+    ),
+    putWebhook: db.prepare<[string, string]>(
+      `INSERT INTO webhooks (name, data) VALUES (?, ?)
+       ON CONFLICT (name) DO UPDATE SET data = excluded.data`,
+    ),
+    getWebhook: db.prepare<[string], { data: string }>('SELECT data FROM webhooks WHERE name = ?'),
+    listWebhooks: db.prepare<[], { data: string }>('SELECT data FROM webhooks ORDER BY name'),
+    deleteWebhook: db.prepare<[string]>('DELETE FROM webhooks WHERE name = ?'),
+    insertConversation: db.prepare<[string, string, string, number, number]>(
+      `INSERT INTO conversations (id, bot_id, state, version, created_at, updated_at)
+       VALUES (?, ?, ?, 1, ?, ?)`,
+    ),
+    getConversation: db.prepare<[string], ConversationRow>(
+      'SELECT bot_id, state, version, created_at, updated_at FROM conversations WHERE id = ?',
+    ),
+    updateConversation: db.prepare<[string, number, string, number]>(
+      `UPDATE conversations SET state = ?, updated_at = ?, version = version + 1
+       WHERE id = ? AND version = ?`,
+    ),
+    insertDelivery: db.prepare<
+      [
+        string,
+        string,
+        string,
+        number,
+        string,
+        string,
+        number,
+        number | null,
+        string | null,
+        number,
+        number | null,
+        number | null,
+      ]
+    >(
+      `INSERT INTO deliveries (id, webhook, conversation_id, async, status, body, attempts,
+         last_status, last_error, created_at, next_attempt_at, due_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    insertAttempt: db.prepare<[number, number, number, number | null, number, string | null]>(
+      `INSERT INTO delivery_attempts (delivery_seq, n, at, status, duration_ms, error)
+       VALUES (?, ?, ?, ?, ?, ?)`,
+    ),
+    getDelivery: db.prepare<[string], DeliveryRow>(
+      `SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE id = ?`,
+    ),
+    attemptsOf: db.prepare<[number], AttemptRow>(
+      'SELECT at, status, duration_ms, error FROM delivery_attempts WHERE delivery_seq = ? ORDER BY n',
+    ),
+    // Distinct webhooks with pending deliveries, one index seek each (a loose index scan).
+    pendingWebhooks: db.prepare<[], { name: string }>(
+      `WITH RECURSIVE hooks (name) AS (
+         SELECT (SELECT webhook FROM deliveries WHERE status = 'pending' ORDER BY webhook LIMIT 1)
+         UNION ALL
+         SELECT (SELECT webhook FROM deliveries WHERE status = 'pending' AND webhook > hooks.name
+                 ORDER BY webhook LIMIT 1)
+         FROM hooks WHERE hooks.name IS NOT NULL
+       )
+       SELECT name FROM hooks WHERE name IS NOT NULL`,
+    ),
+    dueOfWebhook: db.prepare<[string, number, number], DeliveryRow>(
+      `SELECT ${DELIVERY_COLUMNS} FROM deliveries INDEXED BY deliveries_webhook_due
+       WHERE status = 'pending' AND webhook = ? AND due_at <= ?
+       ORDER BY due_at, seq LIMIT ?`,
+    ),
+    lease: db.prepare<[string, number, number, number]>(
+      'UPDATE deliveries SET lease_owner = ?, lease_until = ?, due_at = ? WHERE seq = ?',
+    ),
+    complete: db.prepare<
+      [DeliveryStatus, number | null, string | null, number | null, number | null, string, string],
+      { seq: number; attempts: number }
+    >(
+      `UPDATE deliveries SET status = ?, attempts = attempts + 1, last_status = ?, last_error = ?,
+         next_attempt_at = ?, due_at = ?, lease_owner = NULL, lease_until = NULL
+       WHERE id = ? AND status = 'pending' AND lease_owner = ?
+       RETURNING seq, attempts`,
+    ),
+    requeue: db.prepare<[number, number, number]>(
+      `UPDATE deliveries SET status = 'pending', next_attempt_at = ?, due_at = ?,
+         lease_owner = NULL, lease_until = NULL
+       WHERE seq = ?`,
+    ),
+    bringForward: db.prepare<[number, number, number]>(
+      'UPDATE deliveries SET next_attempt_at = ?, due_at = ? WHERE seq = ?',
+    ),
+    nextDueAt: db.prepare<[], { due: number | null }>(
+      `SELECT min(due_at) AS due FROM deliveries WHERE status = 'pending'`,
+    ),
+  }
+}
+
+function migrate(db: Database.Database) {
+  db.transaction(() => {
+    const version = db.pragma('user_version', { simple: true }) as number
+    if (version > MIGRATIONS.length) {
+      throw new Error(
+        `the database schema is at version ${version}, newer than this Joon knows ` +
+          `(${MIGRATIONS.length}): upgrade Joon`,
+      )
+    }
+    for (const sql of MIGRATIONS.slice(version)) db.exec(sql)
+    db.pragma(`user_version = ${MIGRATIONS.length}`)
+  }).immediate()
+}
+
+function deliveryFilters(query: { webhook?: string; status?: string; conversationId?: string }) {
+  const clauses: string[] = []
+  const values: string[] = []
+  if (query.webhook !== undefined) {
+    clauses.push('webhook = ?')
+    values.push(query.webhook)
+  }
+  if (query.status !== undefined) {
+    clauses.push('status = ?')
+    values.push(query.status)
+  }
+  if (query.conversationId !== undefined) {
+    clauses.push('conversation_id = ?')
+    values.push(query.conversationId)
+  }
+  return {
+    key: clauses.join(' AND '),
+    where: clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '',
+    values,
+  }
+}
+
+function dueOf(row: DeliveryRow): number {
+  return Math.max(row.next_attempt_at ?? 0, row.lease_until ?? 0)
+}
+
+function toRecord(row: DeliveryRow): DeliveryRecord {
+  return {
+    id: row.id,
+    webhook: row.webhook,
+    conversationId: row.conversation_id,
+    async: row.async === 1,
+    status: row.status,
+    body: row.body,
+    attempts: row.attempts,
+    lastStatus: row.last_status,
+    lastError: row.last_error,
+    createdAt: row.created_at,
+    nextAttemptAt: row.next_attempt_at,
+    leaseOwner: row.lease_owner,
+    leaseUntil: row.lease_until,
+  }
+}
+
+function isUniqueViolation(error: unknown): error is SqliteError {
+  return (
+    error instanceof Database.SqliteError &&
+    (error.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || error.code === 'SQLITE_CONSTRAINT_UNIQUE')
+  )
+}
+
+function conflictMessage(error: SqliteError): string {
+  return error.message.includes('deliveries')
+    ? 'a delivery with this id already exists'
+    : 'a conversation with this id already exists'
+}

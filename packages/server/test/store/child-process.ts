@@ -1,0 +1,65 @@
+import { spawn } from 'node:child_process'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { createRequire } from 'node:module'
+import { join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import ts from 'typescript'
+
+const storeDir = fileURLToPath(new URL('../../src/store/', import.meta.url))
+const require = createRequire(import.meta.url)
+
+/**
+ * Compiles the store's TypeScript sources into `dir` as plain ES modules a child `node` can
+ * import (tests run against source, and Node 20 cannot strip types). Bare imports of installed
+ * packages are pinned to their resolved files so `dir` can live anywhere.
+ */
+export async function compileStore(dir: string, files: string[]): Promise<void> {
+  await mkdir(dir, { recursive: true })
+  for (const file of files) {
+    const source = await readFile(join(storeDir, file), 'utf8')
+    const { outputText } = ts.transpileModule(source, {
+      compilerOptions: {
+        module: ts.ModuleKind.ESNext,
+        target: ts.ScriptTarget.ES2022,
+        verbatimModuleSyntax: true,
+      },
+    })
+    const pinned = outputText.replace(/from '(better-sqlite3|pg)'/g, (_, name: string) => {
+      return `from '${pathToFileURL(require.resolve(name)).href}'`
+    })
+    await writeFile(join(dir, file.replace(/\.ts$/, '.js')), pinned)
+  }
+}
+
+export interface ChildResult {
+  code: number | null
+  signal: NodeJS.Signals | null
+  stdout: string
+  stderr: string
+}
+
+/** Runs `node script args…`; `onLine` sees each stdout line as it arrives. */
+export function runNode(
+  script: string,
+  args: string[],
+  onLine?: (line: string, kill: () => void) => void,
+): Promise<ChildResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    let partial = ''
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk
+      partial += chunk
+      const lines = partial.split('\n')
+      partial = lines.pop() ?? ''
+      for (const line of lines) onLine?.(line, () => child.kill('SIGKILL'))
+    })
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk
+    })
+    child.on('error', reject)
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }))
+  })
+}

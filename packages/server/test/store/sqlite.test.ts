@@ -1,0 +1,226 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { SqliteStore } from '../../src/store/sqlite.js'
+import { compileStore, runNode } from './child-process.js'
+import { asyncDelivery, bot, describeStoreConformance, state, uid, webhook } from './conformance.js'
+
+let root: string
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'joon-sqlite-'))
+})
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true })
+})
+
+describeStoreConformance('SqliteStore', async () => {
+  // A directory that does not exist yet: open() creates it.
+  const dir = join(root, uid('conformance'), 'nested')
+  const store = SqliteStore.open(join(dir, 'joon.db'))
+  return {
+    store,
+    cleanup: async () => {
+      await store.close()
+      await rm(dir, { recursive: true, force: true })
+    },
+  }
+})
+
+const T = 1_700_000_000_000
+
+describe('SqliteStore on a file', () => {
+  it('uses WAL, a versioned schema, and sees everything after reopening', async () => {
+    const file = join(root, uid('reopen'), 'joon.db')
+    const first = SqliteStore.open(file)
+    await first.putBot(bot('lead-gen'))
+    await first.putWebhook(webhook('crm'))
+    const d1 = asyncDelivery('crm', 'c1', T)
+    const d2 = asyncDelivery('crm', 'c1', T + 1)
+    await first.createConversation(
+      { id: 'c1', botId: 'lead-gen', state: state('lead-gen'), now: T },
+      [d1],
+    )
+    const s2 = state('lead-gen', [['email', 'ü@example.com']])
+    await first.updateConversation({ id: 'c1', expectedVersion: 1, state: s2, now: T + 1 }, [d2])
+    await first.leaseDueDeliveries({ now: T + 5, limit: 1, leaseMs: 1000, owner: 'w' })
+    await first.completeAttempt({
+      id: d1.id,
+      owner: 'w',
+      attempt: { at: T + 5, status: 500, durationMs: 3, error: 'HTTP 500' },
+      outcome: { status: 'pending', nextAttemptAt: T + 100 },
+    })
+    await first.leaseDueDeliveries({ now: T + 5, limit: 1, leaseMs: 1000, owner: 'crashed' })
+    await first.close()
+    await first.close() // closing twice is harmless
+
+    const raw = new Database(file, { readonly: true })
+    expect(raw.pragma('journal_mode', { simple: true })).toBe('wal')
+    expect(raw.pragma('user_version', { simple: true })).toBe(1)
+    raw.close()
+
+    const second = SqliteStore.open(file)
+    expect(await second.getBot('lead-gen')).toEqual(bot('lead-gen'))
+    expect(await second.listWebhooks()).toEqual([webhook('crm')])
+    expect(await second.getConversation('c1')).toMatchObject({ version: 2, state: s2 })
+    expect(await second.getDelivery(d1.id)).toMatchObject({
+      status: 'pending',
+      attempts: 1,
+      nextAttemptAt: T + 100,
+      history: [{ at: T + 5, status: 500, durationMs: 3, error: 'HTTP 500' }],
+    })
+    // The lease of the worker that "crashed" with the first store still holds, then expires.
+    expect(await second.getDelivery(d2.id)).toMatchObject({ leaseOwner: 'crashed' })
+    expect(await second.nextDueAt()).toBe(T + 100)
+    const again = await second.leaseDueDeliveries({
+      now: T + 1005,
+      limit: 5,
+      leaseMs: 10,
+      owner: 'w2',
+    })
+    expect(again.map((d) => d.id).sort()).toEqual([d1.id, d2.id].sort())
+    await second.close()
+  })
+
+  it('refuses a database from a newer Joon', async () => {
+    const file = join(root, `${uid('newer')}.db`)
+    const raw = new Database(file)
+    raw.pragma('user_version = 99')
+    raw.close()
+    expect(() => SqliteStore.open(file)).toThrow(/version 99, newer than this Joon/)
+  })
+
+  it('migrates once when two stores open the same new file', async () => {
+    const file = join(root, uid('twice'), 'joon.db')
+    const a = SqliteStore.open(file)
+    const b = SqliteStore.open(file)
+    await a.putBot(bot('x'))
+    expect(await b.getBot('x')).toEqual(bot('x'))
+    expect(await b.putBot(bot('x'))).toEqual({ created: false })
+    await a.close()
+    await b.close()
+  })
+})
+
+describe('SqliteStore shared by processes', () => {
+  let compiled: string
+  beforeAll(async () => {
+    compiled = join(root, 'compiled')
+    await compileStore(compiled, ['sqlite.ts', 'shared.ts', 'types.ts'])
+  })
+
+  it('leases without double-claiming and lets one racing update win, across processes', async () => {
+    const file = join(root, uid('multi'), 'joon.db')
+    const store = SqliteStore.open(file)
+    const deliveries = Array.from({ length: 1500 }, (_, i) =>
+      asyncDelivery(`hook-${i % 5}`, 'c', T + i),
+    )
+    await store.createConversation(
+      { id: 'seed', botId: 'b', state: state('b'), now: T },
+      deliveries,
+    )
+    const conversations = Array.from({ length: 150 }, (_, i) => `race-${i}`)
+    for (const id of conversations) {
+      await store.createConversation({ id, botId: 'b', state: state('b'), now: T })
+    }
+    await store.close()
+
+    const script = join(compiled, 'worker.mjs')
+    await writeFile(
+      script,
+      `import { SqliteStore } from './sqlite.js'
+      const [file, owner, startAt, conversations] = process.argv.slice(2)
+      const store = SqliteStore.open(file)
+      while (Date.now() < Number(startAt)) {}
+      const wins = []
+      const leased = []
+      let updated = 0
+      for (;;) {
+        const batch = await store.leaseDueDeliveries({ now: Date.now(), limit: 7, leaseMs: 600000, owner, perWebhookLimit: 3 })
+        for (const d of batch) {
+          leased.push(d.id)
+          const ok = await store.completeAttempt({ id: d.id, owner, attempt: { at: Date.now(), status: 200, durationMs: 1, error: null }, outcome: { status: 'delivered' } })
+          if (!ok) throw new Error('lost lease of ' + d.id)
+        }
+        const id = conversations.split(',')[updated++]
+        if (id) {
+          const won = await store.updateConversation(
+            { id, expectedVersion: 1, state: { v: 1, botId: 'b', at: null, waiting: null, ended: true, context: [['by', owner]], messages: [], calls: 0 }, now: Date.now() },
+            [{ id: id + '-' + owner, webhook: 'race', conversationId: id, async: true, body: '{}', createdAt: Date.now(), nextAttemptAt: Number.MAX_SAFE_INTEGER }],
+          )
+          if (won) wins.push(id)
+        }
+        if (batch.length === 0 && !id) break
+      }
+      await store.close()
+      process.stdout.write(JSON.stringify({ leased, wins }))
+      `,
+    )
+    const startAt = String(Date.now() + 1500)
+    const owners = ['p1', 'p2', 'p3']
+    const results = await Promise.all(
+      owners.map((owner) => runNode(script, [file, owner, startAt, conversations.join(',')])),
+    )
+    const outputs = results.map((r) => {
+      expect(r.stderr).toBe('')
+      expect(r.code).toBe(0)
+      return JSON.parse(r.stdout) as { leased: string[]; wins: string[] }
+    })
+
+    const leased = outputs.flatMap((o) => o.leased)
+    expect(new Set(leased).size).toBe(leased.length)
+    expect(leased).toHaveLength(deliveries.length)
+    // Every process got a share: the leases really ran side by side.
+    for (const o of outputs) expect(o.leased.length).toBeGreaterThan(0)
+
+    const wins = outputs.flatMap((o) => o.wins)
+    expect(wins.sort()).toEqual([...conversations].sort())
+
+    const check = SqliteStore.open(file)
+    expect(await check.countDeliveries({ status: 'delivered' })).toBe(deliveries.length)
+    expect(await check.countDeliveries({ webhook: 'race' })).toBe(conversations.length)
+    for (const id of conversations.slice(0, 20)) {
+      const conversation = await check.getConversation(id)
+      const [only, ...rest] = await check.listDeliveries({ conversationId: id, limit: 5 })
+      expect(rest).toEqual([])
+      expect(only?.id).toBe(`${id}-${conversation?.state.context[0]?.[1]}`)
+      expect(conversation?.version).toBe(2)
+    }
+    await check.close()
+  }, 60_000)
+
+  it('keeps every acknowledged write when the process is killed with SIGKILL', async () => {
+    const file = join(root, uid('sigkill'), 'joon.db')
+    const script = join(compiled, 'writer.mjs')
+    await writeFile(
+      script,
+      `import { SqliteStore } from './sqlite.js'
+      const store = SqliteStore.open(process.argv[2])
+      for (let i = 0; ; i++) {
+        const id = 'c' + i
+        const state = { v: 1, botId: 'b', at: 'x', waiting: 'input', ended: false, context: [['i', i]], messages: [], calls: 0 }
+        await store.createConversation({ id, botId: 'b', state, now: Date.now() },
+          [{ id: 'd' + i, webhook: 'crm', conversationId: id, async: true, body: '{"i":' + i + '}', createdAt: Date.now() }])
+        process.stdout.write(id + '\\n')
+      }
+      `,
+    )
+    const acknowledged: string[] = []
+    const result = await runNode(script, [file], (line, kill) => {
+      acknowledged.push(line)
+      if (acknowledged.length === 500) kill()
+    })
+    expect(result.signal).toBe('SIGKILL')
+    expect(acknowledged.length).toBeGreaterThanOrEqual(500)
+
+    const store = SqliteStore.open(file)
+    for (const id of acknowledged) {
+      const i = Number(id.slice(1))
+      expect((await store.getConversation(id))?.state.context).toEqual([['i', i]])
+      expect((await store.getDelivery(`d${i}`))?.status).toBe('pending')
+    }
+    expect(await store.countDeliveries()).toBeGreaterThanOrEqual(acknowledged.length)
+    await store.close()
+  }, 60_000)
+})
