@@ -11,6 +11,8 @@ import { randomId } from './ids.js'
 import type { Store } from './store/types.js'
 import { VERSION } from './version.js'
 
+export { SqliteStore } from './store/sqlite.js'
+
 export interface NodeServerOptions {
   store: Store
   port?: number

@@ -8,6 +8,13 @@ import { adminConversationView, deliveryView } from './views.js'
 
 export const ADMIN_BODY_LIMIT = 5 * 1024 * 1024
 
+/** What "send test" posts: the shape of a real call, clearly marked as a test. */
+const TEST_PAYLOAD = JSON.stringify({
+  email: 'test@example.com',
+  joon_test: true,
+  conversation: 'Bot: This is a test call from Joon.\nUser: Hello!\n',
+})
+
 const DeliveryQuery = z.strictObject({
   webhook: Name.optional(),
   status: z.enum(['pending', 'delivered', 'failed']).optional(),
@@ -64,6 +71,28 @@ export function adminRoutes({ deps }: { deps: TurnDeps }) {
       }
       if (!(await store.deleteWebhook(name))) throw notFound('Webhook', name)
       return c.body(null, 204)
+    })
+    .post('/webhooks/:name/test', async (c) => {
+      const name = param(c.req.param('name'), 'Webhook')
+      const webhook = await store.getWebhook(name)
+      if (!webhook) throw notFound('Webhook', name)
+      if (!deps.sender) {
+        throw new ApiError(501, 'not_available', 'This runtime cannot send webhooks.')
+      }
+      const result = await deps.sender.send(webhook, {
+        id: deps.newId('msg_test_'),
+        body: TEST_PAYLOAD,
+      })
+      return c.json(
+        {
+          status: result.status,
+          durationMs: result.durationMs,
+          outcome: result.outcome,
+          error: result.error,
+          body: TEST_PAYLOAD,
+        },
+        200,
+      )
     })
     .get('/bots', async (c) => c.json({ bots: await store.listBots() }, 200))
     .get('/bots/:botId', async (c) => {
