@@ -1,6 +1,6 @@
-import { FORBIDDEN_KEYS } from './schema.js'
+import { FORBIDDEN_KEYS, type JsonValue } from './schema.js'
 import { transcriptOf } from './transcript.js'
-import type { ConversationState } from './types.js'
+import type { Message } from './types.js'
 
 /** The payload key that carries the transcript; it wins over a variable of the same name. */
 export const TRANSCRIPT_KEY = 'conversation'
@@ -14,7 +14,10 @@ export const TRANSCRIPT_KEY = 'conversation'
  * layout the contract (and Joonbot's documentation) shows. A variable literally named
  * `conversation` is left out: the transcript takes its place.
  */
-export function buildPayload(state: Pick<ConversationState, 'context' | 'messages'>): string {
+export function buildPayload(state: {
+  readonly context: readonly (readonly [string, JsonValue])[]
+  readonly messages: readonly Message[]
+}): string {
   let body = '{\n'
   for (const [name, value] of state.context) {
     if (name === TRANSCRIPT_KEY || FORBIDDEN_KEYS.has(name)) continue

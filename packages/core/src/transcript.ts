@@ -1,7 +1,7 @@
-import type { ConversationState, Message } from './types.js'
+import type { Message } from './types.js'
 
 /** One transcript line per message: `Bot: <text>\n` or `User: <text>\n` (contract §3). */
-export function transcriptOf(state: Pick<ConversationState, 'messages'>): string {
+export function transcriptOf(state: { readonly messages: readonly Message[] }): string {
   let transcript = ''
   for (const message of state.messages) transcript += transcriptLine(message)
   return transcript

@@ -1,0 +1,68 @@
+import type { Bot } from './schema.js'
+import { step } from './transition.js'
+import type {
+  ConversationState,
+  StepEvent,
+  StepResult,
+  WebhookEffect,
+  WebhookOutcome,
+} from './types.js'
+
+export interface RunTurnOptions {
+  /**
+   * Performs a synchronous webhook call and returns its outcome (`parseWebhookReply` turns an
+   * HTTP reply into one). A rejection counts as a failed call.
+   */
+  callWebhook: (effect: WebhookEffect) => Promise<WebhookOutcome>
+  /**
+   * Most synchronous calls in one turn (default 20): a bot may loop through a webhook (polling,
+   * say), and a turn must end. When reached, the turn returns with the state still waiting
+   * and the pending call as the one synchronous effect in `effects`.
+   */
+  maxWebhookCalls?: number
+}
+
+/**
+ * Runs one event to the point where the user is asked something or the conversation ends,
+ * performing synchronous webhook calls along the way through `callWebhook`. The result
+ * combines every step: all responses in order, and in `effects` the asynchronous webhook calls
+ * the host should deliver (store them durably, send them in the background).
+ */
+export async function runTurn(
+  bot: Bot,
+  state: ConversationState | null,
+  event: StepEvent,
+  { callWebhook, maxWebhookCalls = 20 }: RunTurnOptions,
+): Promise<StepResult> {
+  let result = step(bot, state, event)
+  const responses = [...result.responses]
+  const effects: WebhookEffect[] = []
+  for (let calls = 0; ; calls++) {
+    const pending = collect(result.effects, effects)
+    if (!pending || calls === maxWebhookCalls) {
+      if (pending) effects.push(pending)
+      return { state: result.state, responses, input: result.input, ended: result.ended, effects }
+    }
+    const outcome = await callWebhook(pending).catch(
+      (error: unknown): WebhookOutcome => ({
+        kind: 'failure',
+        reason: error instanceof Error ? error.message : String(error),
+      }),
+    )
+    result = step(bot, result.state, { type: 'webhook', callId: pending.callId, outcome })
+    responses.push(...result.responses)
+  }
+}
+
+/** Moves the asynchronous effects into `into` and returns the synchronous one, if any. */
+function collect(
+  effects: readonly WebhookEffect[],
+  into: WebhookEffect[],
+): WebhookEffect | undefined {
+  let pending: WebhookEffect | undefined
+  for (const effect of effects) {
+    if (effect.async) into.push(effect)
+    else pending = effect
+  }
+  return pending
+}

@@ -1,0 +1,357 @@
+/**
+ * The interpreter: one pure transition per event, modelled on XState's `transition()`.
+ * `step` returns the next state, the instructions to show, the input expected next and the
+ * effects (webhook calls) the host must perform; it performs none of them itself.
+ */
+import { matchChoice, validateAnswer } from './answer.js'
+import { blockIndex } from './bot-index.js'
+import { ruleHolds } from './condition.js'
+import { toJsonValue } from './json.js'
+import { buildPayload } from './payload.js'
+import {
+  type AnswerType,
+  type Block,
+  type Bot,
+  type ButtonsBlock,
+  FORBIDDEN_KEYS,
+  type Input,
+  type Instruction,
+  type JsonValue,
+  type QuestionBlock,
+  type WebhookBlock,
+} from './schema.js'
+import { renderTemplateWith } from './template.js'
+import {
+  type ConversationState,
+  type Effect,
+  type Message,
+  StepError,
+  type StepEvent,
+  type StepResult,
+  type WebhookOutcome,
+} from './types.js'
+import { parseInstructions } from './webhook-reply.js'
+
+/**
+ * Most blocks one step runs without waiting for the user or a webhook. A validated bot cannot
+ * loop without waiting; this guard ends the conversation of an unvalidated one instead of
+ * hanging the host.
+ */
+export const MAX_BLOCKS_PER_STEP = 1000
+
+/** Shown when a question's answer is invalid and the block has no `retryText`. */
+export const DEFAULT_RETRY_TEXTS: Readonly<Record<AnswerType | 'buttons', string>> = {
+  text: 'Please type your answer.',
+  email:
+    "That doesn't look like an email address. Please try again (for example name@example.com).",
+  phone: "That doesn't look like a phone number. Please try again (for example +33 6 12 34 56 78).",
+  number: 'Please enter a number (for example 42 or 3.5).',
+  url: 'Please enter a web address (for example example.com).',
+  date: 'Please enter a date (for example 2025-12-31 or 31/12/2025).',
+  buttons: 'Please choose one of the options.',
+}
+
+/** The `callId` of a conversation's n-th effect: stable, so a host can retry idempotently. */
+export function callIdOf(callNumber: number): string {
+  return `call-${callNumber}`
+}
+
+/**
+ * Runs one event against a conversation. Pure: `state` is not modified, and the same inputs
+ * always give the same result. Throws `StepError` only for an event that does not fit the
+ * state: anything but `start` without a state (`unexpected_event`), any event after the end
+ * (`ended`), a reply while a webhook is awaited or an outcome for another call
+ * (`unexpected_event`).
+ */
+export function step(bot: Bot, state: ConversationState | null, event: StepEvent): StepResult {
+  if (state === null) {
+    if (event.type !== 'start') {
+      throw new StepError(
+        'unexpected_event',
+        `A conversation begins with "start", not "${event.type}".`,
+      )
+    }
+    const turn = new Turn(bot, startingContext(event.variables), [], 0)
+    return turn.runFrom(bot.start)
+  }
+  if (state.v !== 1) {
+    throw new StepError(
+      'unexpected_event',
+      `Conversation state version ${String(state.v)} is not supported.`,
+    )
+  }
+  if (state.ended || state.at === null) throw new StepError('ended', 'The conversation has ended.')
+  const turn = new Turn(bot, state.context, state.messages, state.calls)
+  switch (event.type) {
+    case 'reply':
+      return turn.reply(state, typeof event.text === 'string' ? event.text : '')
+    case 'webhook':
+      return turn.webhookOutcome(state, event.callId, event.outcome)
+    case 'start':
+      throw new StepError('unexpected_event', 'The conversation has already started.')
+    default:
+      throw new StepError('unexpected_event', 'Unknown event.')
+  }
+}
+
+function startingContext(variables: Record<string, unknown> | undefined): [string, JsonValue][] {
+  const context: [string, JsonValue][] = []
+  if (typeof variables !== 'object' || variables === null || Array.isArray(variables))
+    return context
+  for (const name of Object.keys(variables)) {
+    if (FORBIDDEN_KEYS.has(name)) continue
+    const value = toJsonValue(variables[name])
+    if (value !== undefined) context.push([name, value])
+  }
+  return context
+}
+
+/** The work of one step: copies what it changes, so the caller's state stays untouched. */
+class Turn {
+  private readonly index: ReadonlyMap<string, Block>
+  private context: readonly [string, JsonValue][]
+  /** The step's own copy of the context, made on the first write (copy-on-write). */
+  private ownContext: [string, JsonValue][] | undefined
+  /** Position of each variable, built only once a context is big enough to need it. */
+  private positions: Map<string, number> | undefined
+  private readonly newMessages: Message[] = []
+  private readonly responses: Instruction[] = []
+  private readonly effects: Effect[] = []
+
+  constructor(
+    private readonly bot: Bot,
+    context: readonly [string, JsonValue][],
+    private readonly earlierMessages: readonly Message[],
+    private calls: number,
+  ) {
+    this.index = blockIndex(bot)
+    this.context = context
+  }
+
+  reply(state: ConversationState, text: string): StepResult {
+    if (state.waiting !== 'input') {
+      throw new StepError(
+        'unexpected_event',
+        'The conversation is waiting for a webhook, not a reply.',
+      )
+    }
+    const block = this.block(state.at ?? '')
+    const answer = text.trim()
+    this.newMessages.push({ from: 'user', text: answer })
+    if (block.type === 'question') {
+      const result = validateAnswer(block.answer, answer)
+      if (!result.ok)
+        return this.askAgain(block, block.retryText ?? DEFAULT_RETRY_TEXTS[block.answer])
+      if (block.saveAnswerTo !== undefined) this.set(block.saveAnswerTo, result.value)
+      return this.runFrom(block.next)
+    }
+    if (block.type === 'buttons') {
+      const choice = matchChoice(block, answer)
+      if (!choice) return this.askAgain(block, DEFAULT_RETRY_TEXTS.buttons)
+      if (block.saveAnswerTo !== undefined)
+        this.set(block.saveAnswerTo, choice.value ?? choice.label)
+      return this.runFrom(choice.next ?? block.next)
+    }
+    throw new StepError('unknown_block', `Block "${block.id}" does not take replies.`)
+  }
+
+  webhookOutcome(state: ConversationState, callId: string, outcome: WebhookOutcome): StepResult {
+    const pending = callIdOf(state.calls)
+    if (state.waiting !== 'webhook') {
+      throw new StepError(
+        'unexpected_event',
+        'The conversation is waiting for a reply, not a webhook outcome.',
+      )
+    }
+    if (callId !== pending) {
+      throw new StepError(
+        'unexpected_event',
+        `Webhook call "${callId}" is not pending; "${pending}" is.`,
+      )
+    }
+    const block = this.block(state.at ?? '')
+    if (block.type !== 'webhook') {
+      throw new StepError('unknown_block', `Block "${block.id}" is not a webhook block.`)
+    }
+    switch (outcome?.kind) {
+      case 'responses':
+        // Re-normalised: the host may build outcomes by hand rather than with parseWebhookReply.
+        if (Array.isArray(outcome.responses)) this.showAll(outcome.responses)
+        return this.runFrom(block.next)
+      case 'merge':
+        if (Array.isArray(outcome.variables)) this.merge(outcome.variables)
+        return this.runFrom(block.next)
+      case 'none':
+        return this.runFrom(block.next)
+      default:
+        return this.runFrom(block.onError ?? block.next)
+    }
+  }
+
+  /** Runs blocks from `id` until one waits for input or a webhook, or the flow ends. */
+  runFrom(id: string | undefined): StepResult {
+    let next = id
+    for (let count = 0; next !== undefined; count++) {
+      if (count === MAX_BLOCKS_PER_STEP) return this.end()
+      const block = this.block(next)
+      switch (block.type) {
+        case 'text':
+          this.say(this.render(block.text), block.delay ?? 0)
+          next = block.next
+          break
+        case 'question':
+        case 'buttons':
+          this.say(this.render(block.text), 0)
+          return this.waitForInput(block)
+        case 'webhook':
+          this.call(block)
+          if (!block.async) return this.finish(block.id, 'webhook', null)
+          next = block.next
+          break
+        case 'condition': {
+          const rule = block.rules.find((candidate) =>
+            ruleHolds(candidate, this.get(candidate.variable)),
+          )
+          next = rule ? rule.next : block.else
+          break
+        }
+        default:
+          throw new StepError('unknown_block', `Block "${next}" has an unknown type.`)
+      }
+    }
+    return this.end()
+  }
+
+  private askAgain(block: QuestionBlock | ButtonsBlock, retryText: string): StepResult {
+    this.say(this.render(retryText), 0)
+    return this.waitForInput(block)
+  }
+
+  private waitForInput(block: QuestionBlock | ButtonsBlock): StepResult {
+    const input: Input =
+      block.type === 'buttons'
+        ? { type: 'buttons', choices: block.choices.map((choice) => ({ label: choice.label })) }
+        : block.placeholder === undefined
+          ? { type: block.answer }
+          : { type: block.answer, placeholder: block.placeholder }
+    return this.finish(block.id, 'input', input)
+  }
+
+  private call(block: WebhookBlock): void {
+    this.calls++
+    this.effects.push({
+      type: 'webhook',
+      callId: callIdOf(this.calls),
+      blockId: block.id,
+      webhook: block.webhook,
+      async: block.async,
+      body: buildPayload({ context: this.context, messages: this.messages() }),
+    })
+  }
+
+  private say(text: string, delay: number): void {
+    this.responses.push({
+      type: 'text',
+      delay,
+      elements: [{ label: text, order: 1, placeholder: null }],
+    })
+    this.newMessages.push({ from: 'bot', text })
+  }
+
+  private showAll(instructions: readonly unknown[]): void {
+    const outcome = parseInstructions(instructions)
+    if (outcome.kind !== 'responses') return
+    for (const instruction of outcome.responses) {
+      this.responses.push(instruction)
+      for (const element of instruction.elements)
+        this.newMessages.push({ from: 'bot', text: element.label })
+    }
+  }
+
+  private merge(variables: readonly (readonly [string, unknown])[]): void {
+    for (const entry of variables) {
+      if (!Array.isArray(entry) || typeof entry[0] !== 'string' || FORBIDDEN_KEYS.has(entry[0]))
+        continue
+      const value = toJsonValue(entry[1])
+      if (value !== undefined) this.set(entry[0], value)
+    }
+  }
+
+  private render(text: string): string {
+    return renderTemplateWith(text, (name) => this.get(name))
+  }
+
+  private get(name: string): JsonValue | undefined {
+    const position = this.position(name)
+    return position === undefined ? undefined : this.context[position]?.[1]
+  }
+
+  /** Overwrites a variable in place, or appends it: the payload keeps first-set order. */
+  private set(name: string, value: JsonValue): void {
+    if (FORBIDDEN_KEYS.has(name)) return
+    const position = this.position(name)
+    const context = this.writableContext()
+    if (position === undefined) {
+      context.push([name, value])
+      this.positions?.set(name, context.length - 1)
+    } else {
+      context[position] = [name, value]
+    }
+  }
+
+  private position(name: string): number | undefined {
+    // A linear scan beats building a Map for the handful of variables most bots have.
+    if (this.context.length <= 16) {
+      for (let i = 0; i < this.context.length; i++) if (this.context[i]?.[0] === name) return i
+      return undefined
+    }
+    if (!this.positions) {
+      this.positions = new Map()
+      this.context.forEach(([key], i) => {
+        if (!this.positions?.has(key)) this.positions?.set(key, i)
+      })
+    }
+    return this.positions.get(name)
+  }
+
+  private writableContext(): [string, JsonValue][] {
+    if (!this.ownContext) {
+      this.ownContext = this.context.slice()
+      this.context = this.ownContext
+    }
+    return this.ownContext
+  }
+
+  private messages(): Message[] {
+    return this.earlierMessages.concat(this.newMessages)
+  }
+
+  private block(id: string): Block {
+    const block = this.index.get(id)
+    if (!block) throw new StepError('unknown_block', `Bot "${this.bot.id}" has no block "${id}".`)
+    return block
+  }
+
+  private end(): StepResult {
+    return this.finish(null, null, null)
+  }
+
+  private finish(
+    at: string | null,
+    waiting: ConversationState['waiting'],
+    input: Input | null,
+  ): StepResult {
+    const ended = at === null
+    const state: ConversationState = {
+      v: 1,
+      botId: this.bot.id,
+      at,
+      waiting,
+      ended,
+      context: this.ownContext ?? this.context.slice(),
+      messages: this.messages(),
+      calls: this.calls,
+    }
+    return { state, responses: this.responses, input, ended, effects: this.effects }
+  }
+}

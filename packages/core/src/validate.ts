@@ -1,0 +1,460 @@
+import type { z } from 'zod'
+import { Bot } from './schema.js'
+
+/** One problem found in a bot, phrased for the person who wrote it. */
+export interface BotIssue {
+  /** Where in the bot's JSON, e.g. `['blocks', 3, 'next']`. */
+  path: (string | number)[]
+  /** The block concerned, when there is one and it has an id. */
+  blockId?: string
+  /** A plain sentence naming the block, e.g. `Block "ask-email": "next" points to …`. */
+  message: string
+}
+
+export type BotValidation = { ok: true; bot: Bot } | { ok: false; issues: BotIssue[] }
+
+export interface ValidateBotOptions {
+  /** Names of the registered webhooks; when given, webhook blocks must use one of them. */
+  webhooks?: Iterable<string>
+}
+
+/**
+ * Checks a bot as loaded from a file or an API call and lists every problem at once (contract
+ * §1): the schema (types, required and unknown fields), duplicate block ids, `start`, `next`,
+ * `onError`, `else`, choice and rule targets that name no block, unregistered webhooks (when
+ * `webhooks` is given), and loops that never wait for the user or a synchronous webhook, which
+ * would run forever.
+ */
+export function validateBot(input: unknown, options: ValidateBotOptions = {}): BotValidation {
+  const parsed = Bot.safeParse(input)
+  const raw = readLeniently(input)
+  const issues = [
+    ...(parsed.success
+      ? []
+      : parsed.error.issues.flatMap((issue) => schemaIssues(issue, input, raw))),
+    ...referenceIssues(raw, options.webhooks),
+    ...loopIssues(raw),
+  ]
+  if (parsed.success && issues.length === 0) return { ok: true, bot: parsed.data }
+  // Stable sort: a reader sees the bot's problems first, then each block's in file order.
+  issues.sort((a, b) => blockPosition(a.path) - blockPosition(b.path))
+  return { ok: false, issues }
+}
+
+/** The issues as a list for a terminal or a log, one `- ` line each. */
+export function formatBotIssues(issues: readonly BotIssue[]): string {
+  return issues.map((issue) => `- ${issue.message}`).join('\n')
+}
+
+function blockPosition(path: readonly (string | number)[]): number {
+  return path[0] === 'blocks' && typeof path[1] === 'number' ? path[1] : -1
+}
+
+// ---------------------------------------------------------------------------------------------
+// A lenient reading of the input, so reference and loop checks run even when the schema fails.
+
+interface Target {
+  path: (string | number)[]
+  /** How the sentence names the field: `"next"`, `choice "Book a demo"`, `rule 2`. */
+  name: string
+  target: string
+}
+
+interface RawBlock {
+  position: number
+  id: string | undefined
+  type: string | undefined
+  /** Waits for the user or a synchronous webhook, so a loop through it is fine. */
+  waits: boolean
+  targets: Target[]
+  webhook: string | undefined
+}
+
+interface RawBot {
+  start: string | undefined
+  blocks: RawBlock[]
+  /** Raw block entries, to name blocks in schema issues. */
+  entries: readonly unknown[]
+}
+
+function readLeniently(input: unknown): RawBot {
+  const bot = asRecord(input)
+  const entries = Array.isArray(bot?.blocks) ? (bot.blocks as unknown[]) : []
+  const blocks: RawBlock[] = []
+  entries.forEach((entry, position) => {
+    const block = asRecord(entry)
+    if (!block) return
+    const type = asString(block.type)
+    const targets: Target[] = []
+    const add = (path: (string | number)[], name: string, target: unknown) => {
+      if (typeof target === 'string') targets.push({ path, name, target })
+    }
+    add(['next'], '"next"', block.next)
+    if (type === 'webhook') add(['onError'], '"onError"', block.onError)
+    if (type === 'condition') add(['else'], '"else"', block.else)
+    if (Array.isArray(block.choices)) {
+      block.choices.forEach((choice: unknown, i) => {
+        const record = asRecord(choice)
+        const label = asString(record?.label)
+        add(['choices', i, 'next'], label ? `choice "${label}"` : `choice ${i + 1}`, record?.next)
+      })
+    }
+    if (Array.isArray(block.rules)) {
+      block.rules.forEach((rule: unknown, i) => {
+        add(['rules', i, 'next'], `rule ${i + 1}`, asRecord(rule)?.next)
+      })
+    }
+    blocks.push({
+      position,
+      id: asString(block.id),
+      type,
+      waits:
+        type === 'question' || type === 'buttons' || (type === 'webhook' && block.async !== true),
+      targets,
+      webhook: type === 'webhook' ? asString(block.webhook) : undefined,
+    })
+  })
+  return { start: asString(bot?.start), blocks, entries }
+}
+
+function asRecord(value: unknown): Record<string, unknown> | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined
+}
+
+function asString(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined
+}
+
+// ---------------------------------------------------------------------------------------------
+// Schema issues, reworded to name the block and the field.
+
+function schemaIssues(issue: z.core.$ZodIssue, input: unknown, raw: RawBot): BotIssue[] {
+  const path = issue.path.filter((key): key is string | number => typeof key !== 'symbol')
+  const { subject, blockId, fieldPath } = describePlace(path, raw)
+  const make = (message: string, extraPath: (string | number)[] = []): BotIssue => ({
+    path: [...path, ...extraPath],
+    ...(blockId === undefined ? {} : { blockId }),
+    message: `${subject}: ${message}.`,
+  })
+  const field = fieldPath.length === 0 ? undefined : `field "${formatFieldPath(fieldPath)}"`
+  const value = valueAt(input, path)
+
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((key) =>
+      make(`unknown field "${formatFieldPath([...fieldPath, key])}"`, [key]),
+    )
+  }
+  if (field === undefined && value !== undefined && asRecord(value) === undefined) {
+    return [
+      make(
+        path.length === 0
+          ? 'must be a JSON object'
+          : 'must be a JSON object with an "id" and a "type"',
+      ),
+    ]
+  }
+  const what = field ?? 'it'
+  switch (issue.code) {
+    case 'invalid_value':
+      return [make(`${what} must be ${oneOf(issue.values.map(String))}`)]
+    case 'invalid_union':
+      if ('discriminator' in issue && issue.discriminator) {
+        const options = (issue as { options?: unknown[] }).options?.map(String) ?? []
+        return [
+          make(
+            `${what} ${value === undefined ? 'is required and' : ''} must be ${oneOf(options)}`.replace(
+              '  ',
+              ' ',
+            ),
+          ),
+        ]
+      }
+      return [make(`${what} must be ${alternativesOf(issue.errors)}`)]
+    case 'invalid_type':
+      if (value === undefined) return [make(`${what} is required`)]
+      return [make(`${what} must be ${article(issue.expected)}, not ${describeJson(value)}`)]
+    case 'too_small':
+      return [make(`${what} ${sizeRule('at least', issue.origin, Number(issue.minimum))}`)]
+    case 'too_big':
+      return [make(`${what} ${sizeRule('at most', issue.origin, Number(issue.maximum))}`)]
+    default:
+      // Our own refinements and formats already read as predicates ("is a reserved name").
+      return [make(`${what} ${issue.message}`)]
+  }
+}
+
+function describePlace(
+  path: (string | number)[],
+  raw: RawBot,
+): { subject: string; blockId: string | undefined; fieldPath: (string | number)[] } {
+  if (path[0] === 'blocks' && typeof path[1] === 'number') {
+    const position = path[1]
+    const id = asString(asRecord(raw.entries[position])?.id)
+    return {
+      subject: blockName(id, position),
+      blockId: id === undefined || id === '' ? undefined : id,
+      fieldPath: path.slice(2),
+    }
+  }
+  return { subject: 'Bot', blockId: undefined, fieldPath: path }
+}
+
+function blockName(id: string | undefined, position: number): string {
+  return id === undefined || id === '' ? `Block ${position + 1} (no id)` : `Block "${id}"`
+}
+
+function formatFieldPath(path: readonly (string | number)[]): string {
+  let text = ''
+  for (const key of path)
+    text += typeof key === 'number' ? `[${key}]` : text === '' ? key : `.${key}`
+  return text
+}
+
+function valueAt(input: unknown, path: readonly (string | number)[]): unknown {
+  let value = input
+  for (const key of path) {
+    if (typeof value !== 'object' || value === null || !Object.hasOwn(value, key)) return undefined
+    value = (value as Record<string | number, unknown>)[key]
+  }
+  return value
+}
+
+function oneOf(options: readonly string[]): string {
+  return options.length === 1 ? `"${options[0]}"` : `one of ${options.join(', ')}`
+}
+
+function alternativesOf(errors: readonly (readonly z.core.$ZodIssue[])[]): string {
+  const expected = errors.flatMap((branch) =>
+    branch.flatMap((issue) => (issue.code === 'invalid_type' ? [article(issue.expected)] : [])),
+  )
+  if (expected.length === 0) return 'valid'
+  return expected.length === 1
+    ? (expected[0] ?? 'valid')
+    : `${expected.slice(0, -1).join(', ')} or ${expected.at(-1)}`
+}
+
+function article(type: string): string {
+  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`
+}
+
+function describeJson(value: unknown): string {
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return 'an array'
+  return article(typeof value)
+}
+
+function sizeRule(bound: 'at least' | 'at most', origin: string, limit: number): string {
+  if (origin === 'string') {
+    return bound === 'at least' && limit === 1
+      ? 'must not be empty'
+      : `must be ${bound} ${limit} characters long`
+  }
+  if (origin === 'array') {
+    return bound === 'at least' && limit === 1
+      ? 'must not be empty'
+      : `must have ${bound} ${limit} ${limit === 1 ? 'item' : 'items'}`
+  }
+  return `must be ${bound} ${limit}`
+}
+
+// ---------------------------------------------------------------------------------------------
+// References between blocks, and webhook names.
+
+function referenceIssues(raw: RawBot, webhooks: Iterable<string> | undefined): BotIssue[] {
+  const issues: BotIssue[] = []
+  const firstPosition = new Map<string, number>()
+  for (const block of raw.blocks) {
+    if (block.id === undefined) continue
+    const first = firstPosition.get(block.id)
+    if (first === undefined) {
+      firstPosition.set(block.id, block.position)
+    } else {
+      issues.push({
+        path: ['blocks', block.position, 'id'],
+        blockId: block.id,
+        message: `Block "${block.id}": block ${block.position + 1} uses the same id as block ${first + 1}; ids must be unique.`,
+      })
+    }
+  }
+  const ids = [...firstPosition.keys()]
+  const unknownTarget = (name: string, target: string) =>
+    `${name} points to "${target}", which is not a block id${suggestion(target, ids)}.`
+
+  if (raw.start !== undefined && !firstPosition.has(raw.start)) {
+    issues.push({ path: ['start'], message: `Bot: ${unknownTarget('"start"', raw.start)}` })
+  }
+  const registered = webhooks === undefined ? undefined : new Set(webhooks)
+  for (const block of raw.blocks) {
+    const subject = blockName(block.id, block.position)
+    const blockId = block.id === undefined || block.id === '' ? {} : { blockId: block.id }
+    for (const { path, name, target } of block.targets) {
+      if (firstPosition.has(target)) continue
+      issues.push({
+        path: ['blocks', block.position, ...path],
+        ...blockId,
+        message: `${subject}: ${unknownTarget(name, target)}`,
+      })
+    }
+    if (registered && block.webhook !== undefined && !registered.has(block.webhook)) {
+      const known =
+        registered.size === 0
+          ? 'no webhook is registered'
+          : `registered: ${[...registered].slice(0, 10).join(', ')}${registered.size > 10 ? ', …' : ''}`
+      issues.push({
+        path: ['blocks', block.position, 'webhook'],
+        ...blockId,
+        message: `${subject}: webhook "${block.webhook}" is not registered (${known}).`,
+      })
+    }
+  }
+  return issues
+}
+
+/** `, did you mean "x"?`-style hint for a likely typo, or nothing. */
+function suggestion(target: string, ids: readonly string[]): string {
+  let best: string | undefined
+  let bestDistance = 3
+  for (const id of ids) {
+    if (Math.abs(id.length - target.length) >= bestDistance) continue
+    const distance = editDistance(target.toLowerCase(), id.toLowerCase(), bestDistance)
+    if (distance < bestDistance) {
+      best = id
+      bestDistance = distance
+    }
+  }
+  return best === undefined ? '' : ` (did you mean "${best}"?)`
+}
+
+/** Levenshtein distance, giving up (returning `limit`) once it cannot be below `limit`. */
+function editDistance(a: string, b: string, limit: number): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i)
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i]
+    let rowBest = i
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1
+      const value = Math.min(
+        (previous[j] ?? 0) + 1,
+        (current[j - 1] ?? 0) + 1,
+        (previous[j - 1] ?? 0) + cost,
+      )
+      current.push(value)
+      if (value < rowBest) rowBest = value
+    }
+    if (rowBest >= limit) return limit
+    previous = current
+  }
+  return previous[b.length] ?? limit
+}
+
+// ---------------------------------------------------------------------------------------------
+// Loops that never wait: nothing inside them can change the context, so once entered they
+// run forever (the interpreter's per-step guard would end the conversation instead).
+
+function loopIssues(raw: RawBot): BotIssue[] {
+  const byId = new Map<string, RawBlock>()
+  for (const block of raw.blocks)
+    if (block.id !== undefined && !byId.has(block.id)) byId.set(block.id, block)
+  const successors = (block: RawBlock): RawBlock[] => {
+    if (block.waits) return []
+    const next: RawBlock[] = []
+    for (const { target, path } of block.targets) {
+      // An async webhook never takes onError: only a failed synchronous call does.
+      if (path[0] === 'onError') continue
+      const successor = byId.get(target)
+      if (successor && !successor.waits) next.push(successor)
+    }
+    return next
+  }
+  return stronglyConnected([...byId.values()], successors)
+    .filter((component) => {
+      const [only] = component
+      return component.length > 1 || (only !== undefined && successors(only).includes(only))
+    })
+    .map((component) => {
+      const cycle = cycleWithin(component, successors)
+      const first = cycle[0] as RawBlock
+      return {
+        path: ['blocks', first.position],
+        blockId: first.id as string,
+        message: `Block "${first.id}": the blocks ${cycle.map((block) => `"${block.id}"`).join(' → ')} → "${first.id}" form a loop with no question, buttons or synchronous webhook, so it would never stop.`,
+      }
+    })
+}
+
+/** Tarjan's algorithm, iterative so that 20,000-block chains cannot overflow the stack. */
+function stronglyConnected(
+  nodes: readonly RawBlock[],
+  successors: (node: RawBlock) => RawBlock[],
+): RawBlock[][] {
+  const order = new Map<RawBlock, number>()
+  const low = new Map<RawBlock, number>()
+  const onStack = new Set<RawBlock>()
+  const stack: RawBlock[] = []
+  const components: RawBlock[][] = []
+  let counter = 0
+  for (const root of nodes) {
+    if (order.has(root)) continue
+    const work: { node: RawBlock; next: RawBlock[]; i: number }[] = []
+    const visit = (node: RawBlock) => {
+      order.set(node, counter)
+      low.set(node, counter)
+      counter++
+      stack.push(node)
+      onStack.add(node)
+      work.push({ node, next: successors(node), i: 0 })
+    }
+    visit(root)
+    while (work.length > 0) {
+      const frame = work[work.length - 1] as (typeof work)[number]
+      const successor = frame.next[frame.i++]
+      if (successor !== undefined) {
+        if (!order.has(successor)) visit(successor)
+        else if (onStack.has(successor)) {
+          low.set(frame.node, Math.min(low.get(frame.node) ?? 0, order.get(successor) ?? 0))
+        }
+        continue
+      }
+      work.pop()
+      const parent = work[work.length - 1]
+      if (parent)
+        low.set(parent.node, Math.min(low.get(parent.node) ?? 0, low.get(frame.node) ?? 0))
+      if (low.get(frame.node) === order.get(frame.node)) {
+        const component: RawBlock[] = []
+        let member: RawBlock | undefined
+        do {
+          member = stack.pop()
+          if (member) {
+            onStack.delete(member)
+            component.push(member)
+          }
+        } while (member && member !== frame.node)
+        components.push(component)
+      }
+    }
+  }
+  return components
+}
+
+/** One concrete loop inside a strongly connected component, starting at its first block. */
+function cycleWithin(
+  component: readonly RawBlock[],
+  successors: (node: RawBlock) => RawBlock[],
+): RawBlock[] {
+  const members = new Set(component)
+  const start = component.reduce((first, block) =>
+    block.position < first.position ? block : first,
+  )
+  const path: RawBlock[] = []
+  const seen = new Map<RawBlock, number>()
+  let node: RawBlock | undefined = start
+  while (node && !seen.has(node)) {
+    seen.set(node, path.length)
+    path.push(node)
+    node = successors(node).find((successor) => members.has(successor))
+  }
+  const loop = path.slice(node ? (seen.get(node) ?? 0) : 0)
+  return loop
+}
