@@ -1,0 +1,235 @@
+import {
+  MAX_REPLY_BYTES,
+  parseWebhookReply,
+  signWebhook,
+  type Webhook,
+  type WebhookOutcome,
+} from '@joon/core'
+
+/**
+ * The parts of a webhook call that do not depend on the HTTP client: the request headers, the
+ * reading of a reply into an outcome, the delivery-log excerpt and `Retry-After`. Web APIs only,
+ * shared by the Node sender (`send.ts`) and the fetch sender (`fetch-send.ts`).
+ */
+
+/** What one call produced. Never thrown: every failure is an outcome. */
+export interface SendResult {
+  outcome: WebhookOutcome
+  /** The HTTP status when headers arrived, else null (refused, network error, timeout). */
+  status: number | null
+  durationMs: number
+  /** For the delivery log: the failure and the start of the reply, at most 2 KB; else null. */
+  error: string | null
+  /** The reply's `Retry-After` (seconds or HTTP date) in ms from now, else null. */
+  retryAfterMs: number | null
+}
+
+/** One delivery: `id` is the `webhook-id` header, the same on every attempt. */
+export interface WebhookDelivery {
+  id: string
+  /** The exact JSON text to POST. */
+  body: string
+}
+
+/** The one client every webhook call goes through, sync or async. */
+export interface WebhookSender {
+  send(webhook: Webhook, delivery: WebhookDelivery): Promise<SendResult>
+  /** Closes kept-alive connections; in-flight calls finish first. */
+  close(): Promise<void>
+}
+
+/** The cap on the decoded reply of a 2xx (contract §3). */
+export const REPLY_LIMIT_BYTES = MAX_REPLY_BYTES
+/** Non-2xx replies are failures whatever they say; read just enough for the excerpt. */
+export const ERROR_REPLY_LIMIT_BYTES = 64 * 1024
+/** The delivery log keeps at most this much of an error (issue 4). */
+export const ERROR_EXCERPT_BYTES = 2048
+
+/**
+ * Headers Joon owns. A webhook's configured headers cannot set them: they are dropped, not
+ * refused, so a webhook registered before a name joined this list keeps working, and the
+ * receiver always sees exactly what the protocol promises (a configured `webhook-signature` or
+ * `content-length` would otherwise forge or break the call). Hop-by-hop headers are dropped for
+ * the same reason: they describe the connection, which is the sender's business.
+ */
+const PROTOCOL_HEADERS: ReadonlySet<string> = new Set([
+  'content-type',
+  'content-length',
+  'content-encoding',
+  'transfer-encoding',
+  'user-agent',
+  'host',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'upgrade',
+  'expect',
+  'te',
+  'trailer',
+  'webhook-id',
+  'webhook-timestamp',
+  'webhook-signature',
+])
+
+/** True for a header name a webhook's configuration cannot set (case-insensitive). */
+export function isProtocolHeader(name: string): boolean {
+  return PROTOCOL_HEADERS.has(name.toLowerCase())
+}
+
+/** The request headers of one attempt; rejects only if the secret is unusable. */
+export async function buildRequestHeaders(
+  webhook: Webhook,
+  delivery: WebhookDelivery,
+  options: { userAgent: string; timestampSeconds: number; url: URL },
+): Promise<Record<string, string>> {
+  const headers: Record<string, string> = Object.create(null)
+  for (const [name, value] of Object.entries(webhook.headers ?? {})) {
+    if (!isProtocolHeader(name)) headers[name.toLowerCase()] = value
+  }
+  // Credentials in the URL (https://user:pass@host/) are what a user would expect to work;
+  // neither undici's origin nor fetch sends them, so they become Basic auth here.
+  if ((options.url.username || options.url.password) && headers.authorization === undefined) {
+    const credentials = `${decodeURIComponent(options.url.username)}:${decodeURIComponent(options.url.password)}`
+    headers.authorization = `Basic ${base64(credentials)}`
+  }
+  headers['content-type'] = 'application/json'
+  headers['user-agent'] = options.userAgent
+  headers['webhook-id'] = delivery.id
+  headers['webhook-timestamp'] = String(options.timestampSeconds)
+  if (webhook.secret !== undefined) {
+    headers['webhook-signature'] = await signWebhook({
+      id: delivery.id,
+      timestamp: options.timestampSeconds,
+      body: delivery.body,
+      secret: webhook.secret,
+    })
+  }
+  return headers
+}
+
+/** The URL to call, or the reason it cannot be called. */
+export function parseWebhookUrl(text: string): URL | string {
+  const url = URL.parse(text)
+  if (!url) return 'invalid URL'
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    return `unsupported URL scheme ${url.protocol}`
+  }
+  return url
+}
+
+/** A reply that arrived in full (or up to a cap), turned into a result. */
+export function replyResult(reply: {
+  status: number
+  body: Uint8Array
+  /** The reply went past its cap; `body` holds its start. */
+  overflow: boolean
+  location: string | null
+  retryAfterMs: number | null
+  durationMs: number
+}): SendResult {
+  const { status, body } = reply
+  let outcome: WebhookOutcome
+  if (status >= 300 && status <= 399) {
+    outcome = failure(`HTTP ${status} (redirects are not followed)`)
+  } else if (reply.overflow && status >= 200 && status <= 299) {
+    outcome = failure('reply larger than 1 MiB (decoded)')
+  } else {
+    outcome = parseWebhookReply({ status, body })
+  }
+  let error: string | null = null
+  if (outcome.kind === 'failure') {
+    const location = reply.location === null ? '' : `; location: ${reply.location}`
+    error = excerpt(`${outcome.reason}${location}`, body)
+  }
+  return {
+    outcome,
+    status,
+    durationMs: reply.durationMs,
+    error,
+    retryAfterMs: reply.retryAfterMs,
+  }
+}
+
+/** A call that ended without a usable reply. */
+export function failureResult(
+  reason: string,
+  options: { status: number | null; durationMs: number; retryAfterMs?: number | null },
+): SendResult {
+  return {
+    outcome: failure(reason),
+    status: options.status,
+    durationMs: options.durationMs,
+    error: excerpt(reason, null),
+    retryAfterMs: options.retryAfterMs ?? null,
+  }
+}
+
+function failure(reason: string): WebhookOutcome {
+  return { kind: 'failure', reason }
+}
+
+/**
+ * `reason` and the start of the reply as one line of printable text, at most 2 KB of UTF-8.
+ * Control characters (terminal escapes, NULs, line breaks) become spaces, so a log viewer or
+ * terminal shows what the receiver said and nothing it tried to do.
+ */
+export function excerpt(reason: string, body: Uint8Array | null): string {
+  let text = sanitise(reason)
+  if (body && body.byteLength > 0) {
+    const start = new TextDecoder('utf-8', { fatal: false }).decode(
+      body.subarray(0, ERROR_EXCERPT_BYTES),
+    )
+    const reply = sanitise(start)
+    if (reply !== '') text += `; reply: ${reply}`
+  }
+  return truncateUtf8(text, ERROR_EXCERPT_BYTES)
+}
+
+function sanitise(text: string): string {
+  return (
+    text
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping them is the point
+      .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufffd]+/g, ' ')
+      .replace(/\s+/g, ' ')
+      .trim()
+  )
+}
+
+const encoder = new TextEncoder()
+
+function truncateUtf8(text: string, maxBytes: number): string {
+  if (text.length * 3 <= maxBytes || encoder.encode(text).byteLength <= maxBytes) return text
+  const ellipsis = '…' // 3 bytes
+  const bytes = encoder.encode(text).subarray(0, maxBytes - 3)
+  // A cut inside a multi-byte character decodes to U+FFFD; drop it.
+  return `${new TextDecoder().decode(bytes).replace(/\ufffd$/, '')}${ellipsis}`
+}
+
+/**
+ * `Retry-After` as milliseconds from now: delta-seconds or an HTTP date (RFC 9110 §10.2.3).
+ * A date in the past gives 0; anything unparseable gives null.
+ */
+export function parseRetryAfter(value: string | null | undefined, nowMs: number): number | null {
+  if (value == null) return null
+  const text = value.trim()
+  if (/^\d+$/.test(text)) {
+    const seconds = Number(text)
+    return Number.isSafeInteger(seconds * 1000) ? seconds * 1000 : null
+  }
+  // Date.parse accepts far more than HTTP dates; insist on IMF-fixdate (`Sun, 06 Nov 1994
+  // 08:49:37 GMT`) or the two obsolete forms RFC 9110 still asks recipients to read.
+  let date: string
+  if (/^[A-Za-z]{3,9}, [\dA-Za-z -]+ \d{2}:\d{2}:\d{2} GMT$/.test(text)) date = text
+  else if (/^[A-Za-z]{3} [A-Za-z]{3} [ \d]\d \d{2}:\d{2}:\d{2} \d{4}$/.test(text))
+    date = `${text} GMT`
+  else return null
+  const at = Date.parse(date)
+  if (Number.isNaN(at)) return null
+  return Math.max(0, at - nowMs)
+}
+
+function base64(text: string): string {
+  let binary = ''
+  for (const byte of encoder.encode(text)) binary += String.fromCharCode(byte)
+  return btoa(binary)
+}

@@ -1,0 +1,330 @@
+import { lookup as dnsLookup, type LookupAddress } from 'node:dns'
+import { isIP, type LookupFunction } from 'node:net'
+import { performance } from 'node:perf_hooks'
+import { pipeline, type Readable, type Transform } from 'node:stream'
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib'
+import type { Webhook } from '@joon/core'
+import { Agent, buildConnector } from 'undici'
+import { AddressNotAllowedError, classifyAddress } from './address-guard.js'
+import {
+  buildRequestHeaders,
+  ERROR_REPLY_LIMIT_BYTES,
+  failureResult,
+  parseRetryAfter,
+  parseWebhookUrl,
+  REPLY_LIMIT_BYTES,
+  replyResult,
+  type SendResult,
+  type WebhookDelivery,
+  type WebhookSender,
+} from './protocol.js'
+
+/**
+ * The Node webhook sender, on undici. Node-only (undici, `node:dns`, `node:zlib`): the HTTP app
+ * receives a `WebhookSender` by injection, so edge bundles never see this file.
+ *
+ * Every call: one deadline (`timeoutMs`) over DNS, connect, headers and the whole body; the
+ * reply decoded here (gzip, deflate, br) and cut at 1 MiB of decoded bytes; redirects never
+ * followed; and, unless `allowPrivate`, no connection to an address `classifyAddress` refuses.
+ */
+
+export type { SendResult, WebhookDelivery, WebhookSender } from './protocol.js'
+
+/** Resolves a hostname to every address it has, like `dns.lookup(name, { all: true })`. */
+export type ResolveHostname = (hostname: string) => Promise<readonly LookupAddress[]>
+
+export interface WebhookSenderOptions {
+  /** `JOON_ALLOW_PRIVATE_URLS=1`: connect to loopback and private addresses too. */
+  allowPrivate: boolean
+  /** `joon/<version>`. */
+  userAgent: string
+  /** The clock for `webhook-timestamp` and HTTP-date `Retry-After`; durations use a monotonic one. */
+  now?: () => number
+  /** Longest wait for a TCP (and TLS) connection; the call's deadline applies as well. */
+  connectTimeoutMs?: number
+  /** DNS resolution; defaults to the system resolver. Every answer is checked all the same. */
+  resolve?: ResolveHostname
+}
+
+export function createWebhookSender(options: WebhookSenderOptions): WebhookSender {
+  const now = options.now ?? Date.now
+  const resolve = options.resolve ?? resolveWithSystem
+  const agent = new Agent({
+    connect: guardedConnector({
+      allowPrivate: options.allowPrivate,
+      resolve,
+      timeout: options.connectTimeoutMs ?? 10_000,
+    }),
+    // The call's own deadline (at most 30 s) is what bounds a call; these only keep undici from
+    // cutting it short first.
+    headersTimeout: 60_000,
+    bodyTimeout: 60_000,
+  })
+
+  async function send(webhook: Webhook, delivery: WebhookDelivery): Promise<SendResult> {
+    const started = performance.now()
+    const elapsed = () => Math.round(performance.now() - started)
+    const timeoutMs = Number.isFinite(webhook.timeoutMs) ? webhook.timeoutMs : 10_000
+    const deadline = new AbortController()
+    const timer = setTimeout(() => deadline.abort(), timeoutMs)
+    let status: number | null = null
+    let retryAfterMs: number | null = null
+    let body: Readable | undefined
+    try {
+      const url = parseWebhookUrl(webhook.url)
+      if (typeof url === 'string') return failureResult(url, { status, durationMs: elapsed() })
+      let headers: Record<string, string>
+      try {
+        headers = await buildRequestHeaders(webhook, delivery, {
+          userAgent: options.userAgent,
+          timestampSeconds: Math.floor(now() / 1000),
+          url,
+        })
+      } catch (error) {
+        return failureResult(`cannot sign the request: ${messageOf(error)}`, {
+          status,
+          durationMs: elapsed(),
+        })
+      }
+
+      const response = await agent.request({
+        origin: url.origin,
+        path: `${url.pathname}${url.search}`,
+        method: 'POST',
+        headers,
+        body: delivery.body,
+        signal: deadline.signal,
+      })
+      status = response.statusCode
+      body = response.body
+      retryAfterMs = parseRetryAfter(headerText(response.headers['retry-after']), now())
+      const isSuccess = status >= 200 && status <= 299
+      const location = status >= 300 && status <= 399 ? headerText(response.headers.location) : null
+      const read = await readCapped(
+        response.body,
+        headerText(response.headers['content-encoding']),
+        isSuccess ? REPLY_LIMIT_BYTES : ERROR_REPLY_LIMIT_BYTES,
+        headerText(response.headers['content-length']),
+      )
+      if (typeof read === 'string') {
+        return failureResult(read, { status, durationMs: elapsed(), retryAfterMs })
+      }
+      return replyResult({
+        status,
+        body: read.bytes,
+        overflow: read.overflow,
+        location: location ?? null,
+        retryAfterMs,
+        durationMs: elapsed(),
+      })
+    } catch (error) {
+      const reason = deadline.signal.aborted
+        ? `timed out after ${timeoutMs} ms${status === null ? '' : ' reading the reply'}`
+        : networkReason(error)
+      return failureResult(reason, { status, durationMs: elapsed(), retryAfterMs })
+    } finally {
+      clearTimeout(timer)
+      // Whatever is left unread is abandoned: destroying it closes the connection instead of
+      // returning a half-read socket to the pool.
+      if (body && !body.readableEnded) body.destroy()
+    }
+  }
+
+  let closing: Promise<void> | undefined
+  return {
+    send,
+    close: () => {
+      closing ??= agent.close()
+      return closing
+    },
+  }
+}
+
+/**
+ * The connect step of every connection. Literal IP hosts are checked here; hostnames are
+ * resolved by `guardedLookup`, which checks every answer before the socket may use any. Both
+ * run before a socket exists, so a refused address never sees a byte, and the address checked
+ * is the address connected to (no second lookup for DNS rebinding to slip into).
+ */
+function guardedConnector(options: {
+  allowPrivate: boolean
+  resolve: ResolveHostname
+  timeout: number
+}): buildConnector.connector {
+  const connect = buildConnector({
+    timeout: options.timeout,
+    lookup: guardedLookup(options.resolve, options.allowPrivate),
+  })
+  if (options.allowPrivate) return connect
+  return (connectOptions, callback) => {
+    const { hostname } = connectOptions
+    if (isIP(hostname)) {
+      const verdict = classifyAddress(hostname)
+      if (!verdict.allowed) {
+        const error = new AddressNotAllowedError(hostname, verdict.reason)
+        process.nextTick(() => callback(error, null))
+        return
+      }
+    }
+    connect(connectOptions, callback)
+  }
+}
+
+function guardedLookup(resolve: ResolveHostname, allowPrivate: boolean): LookupFunction {
+  return (hostname, lookupOptions, callback) => {
+    const wantedFamily = familyNumber(lookupOptions.family)
+    resolve(hostname).then(
+      (answers) => {
+        if (!allowPrivate) {
+          // One bad answer refuses the name: connecting to "the good one" would leave the
+          // choice to whoever controls the DNS.
+          for (const answer of answers) {
+            const verdict = classifyAddress(answer.address)
+            if (!verdict.allowed) {
+              callback(new AddressNotAllowedError(answer.address, verdict.reason, hostname), '')
+              return
+            }
+          }
+        }
+        const usable = answers.filter((a) => wantedFamily === 0 || a.family === wantedFamily)
+        const first = usable[0]
+        if (!first) {
+          const error: NodeJS.ErrnoException = new Error(`no address found for ${hostname}`)
+          error.code = 'ENOTFOUND'
+          callback(error, '')
+        } else if (lookupOptions.all) {
+          callback(
+            null,
+            usable.map((a) => ({ address: a.address, family: a.family })),
+          )
+        } else {
+          callback(null, first.address, first.family)
+        }
+      },
+      (error: NodeJS.ErrnoException) => callback(error, ''),
+    )
+  }
+}
+
+function resolveWithSystem(hostname: string): Promise<readonly LookupAddress[]> {
+  return new Promise((resolve, reject) => {
+    dnsLookup(hostname, { all: true }, (error, addresses) =>
+      error ? reject(error) : resolve(addresses),
+    )
+  })
+}
+
+function familyNumber(family: number | string | undefined): 0 | 4 | 6 {
+  if (family === 4 || family === 'IPv4') return 4
+  if (family === 6 || family === 'IPv6') return 6
+  return 0
+}
+
+/**
+ * Reads a reply body, decoding it, until `limit` decoded bytes: past that it stops and leaves
+ * the rest unread (the caller destroys the stream, closing the socket). Decoders are streams
+ * that respect backpressure, so a gzip bomb never expands much beyond what is read.
+ * Returns a failure reason for an encoding it cannot or may not decode.
+ */
+async function readCapped(
+  body: Readable,
+  contentEncoding: string | null,
+  limit: number,
+  contentLength: string | null,
+): Promise<{ bytes: Uint8Array; overflow: boolean } | string> {
+  const encodings = (contentEncoding ?? '')
+    .split(',')
+    .map((coding) => coding.trim().toLowerCase())
+    .filter((coding) => coding !== '' && coding !== 'identity')
+  if (encodings.length > 3) return `too many content-encodings (${encodings.join(', ')})`
+  const decoders: Transform[] = []
+  // Codings are listed in the order applied, so they are undone from the last.
+  for (const coding of encodings.toReversed()) {
+    const decoder = createDecoder(coding)
+    if (!decoder) return `unsupported content-encoding "${coding}"`
+    decoders.push(decoder)
+  }
+  // A plain body announcing more than the cap is refused unread.
+  if (decoders.length === 0 && contentLength !== null && Number(contentLength) > limit) {
+    return { bytes: new Uint8Array(0), overflow: true }
+  }
+
+  const decoded: Readable =
+    decoders.length === 0
+      ? body
+      : (pipeline([body, ...decoders], () => {
+          // Errors surface through the iteration below.
+        }) as Transform)
+  const chunks: Buffer[] = []
+  let size = 0
+  let overflow = false
+  try {
+    for await (const chunk of decoded as AsyncIterable<Buffer>) {
+      if (size + chunk.byteLength > limit) {
+        chunks.push(chunk.subarray(0, limit - size))
+        size = limit
+        overflow = true
+        break
+      }
+      chunks.push(chunk)
+      size += chunk.byteLength
+    }
+  } catch (error) {
+    if (decoders.length > 0 && isZlibError(error)) {
+      return `reply could not be decoded (${encodings.join(', ')}: ${messageOf(error)})`
+    }
+    throw error
+  } finally {
+    if (overflow) for (const decoder of decoders) decoder.destroy()
+  }
+  return { bytes: Buffer.concat(chunks, size), overflow }
+}
+
+function createDecoder(coding: string): Transform | undefined {
+  switch (coding) {
+    case 'gzip':
+    case 'x-gzip':
+      return createGunzip()
+    case 'deflate':
+      // RFC 9110: "deflate" is the zlib format. Raw deflate without the zlib header, sent by a
+      // few old servers, fails to decode and the call fails with that reason.
+      return createInflate()
+    case 'br':
+      return createBrotliDecompress()
+    default:
+      return undefined
+  }
+}
+
+function isZlibError(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | null)?.code
+  return typeof code === 'string' && code.startsWith('Z_')
+}
+
+function headerText(value: string | string[] | undefined): string | null {
+  if (value === undefined) return null
+  return Array.isArray(value) ? value.join(', ') : value
+}
+
+/** A network error as a short reason: what happened and its code. */
+function networkReason(error: unknown): string {
+  if (error instanceof AddressNotAllowedError) return error.message
+  const { code, message } = (error ?? {}) as NodeJS.ErrnoException
+  // Happy-eyeballs failures are AggregateErrors whose own message is empty.
+  const nested = error instanceof AggregateError ? messageOf(error.errors[0]) : ''
+  const text = message || nested || String(error)
+  switch (code) {
+    case 'UND_ERR_CONNECT_TIMEOUT':
+      return 'connect timeout'
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `DNS lookup failed (${code}): ${text}`
+    default:
+      return code && !text.includes(code) ? `${text} (${code})` : text
+  }
+}
+
+function messageOf(error: unknown): string {
+  if (error instanceof Error) return error.message || error.name
+  return String(error)
+}
