@@ -3,10 +3,18 @@ import type { AttemptRecord } from './types.js'
 /** Attempt errors are kept as excerpts of at most this many UTF-8 bytes (issue 4). */
 export const ERROR_EXCERPT_BYTES = 2048
 
-/** Cuts `text` to at most `ERROR_EXCERPT_BYTES` UTF-8 bytes, never inside a character. */
-export function errorExcerpt(text: string | null): string | null {
+const UNSTORABLE = /\0|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g
+
+/**
+ * Cuts `text` to at most `ERROR_EXCERPT_BYTES` UTF-8 bytes, never inside a character. NUL and
+ * lone surrogates (an error may quote any bytes a receiver sent) become U+FFFD, so every store
+ * can keep the text: PostgreSQL refuses NUL in text, and UTF-8 has no lone surrogates.
+ */
+export function errorExcerpt(raw: string | null): string | null {
+  if (raw === null) return null
+  const text = raw.replace(UNSTORABLE, '\uFFFD')
   // A UTF-16 code unit is at most 3 UTF-8 bytes, so short strings need no encoding.
-  if (text === null || text.length * 3 <= ERROR_EXCERPT_BYTES) return text
+  if (text.length * 3 <= ERROR_EXCERPT_BYTES) return text
   const bytes = new TextEncoder().encode(text)
   if (bytes.length <= ERROR_EXCERPT_BYTES) return text
   let end = ERROR_EXCERPT_BYTES

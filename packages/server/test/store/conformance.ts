@@ -355,6 +355,36 @@ export function describeStoreConformance(
       })
     })
 
+    describe('ids a client may send', () => {
+      it('finds nothing, and never throws, for ids no record can have', async () => {
+        await store.putBot(bot('real'))
+        for (const id of ['', '\u0000', 'a\u0000b', '%00', '../etc', 'é🎉', 'x'.repeat(10_000)]) {
+          expect(await store.getBot(id)).toBeNull()
+          expect(await store.deleteBot(id)).toBe(false)
+          expect(await store.getWebhook(id)).toBeNull()
+          expect(await store.deleteWebhook(id)).toBe(false)
+          expect(await store.getConversation(id)).toBeNull()
+          expect(
+            await store.updateConversation({ id, expectedVersion: 1, state: state('x'), now: T }),
+          ).toBe(false)
+          expect(await store.getDelivery(id)).toBeNull()
+          expect(await store.retryDelivery(id, T)).toBeNull()
+          expect(await store.listDeliveries({ webhook: id, limit: 5 })).toEqual([])
+          expect(await store.listDeliveries({ conversationId: id, limit: 5 })).toEqual([])
+          expect(await store.countDeliveries({ webhook: id })).toBe(0)
+          expect(
+            await store.completeAttempt({
+              id,
+              owner: id,
+              attempt: attempt(T, 200),
+              outcome: { status: 'delivered' },
+            }),
+          ).toBe(false)
+        }
+        expect(await store.listBots()).toEqual([bot('real')])
+      })
+    })
+
     describe('deliveries: writing', () => {
       it('saves an async outbox delivery as pending and due at its creation', async () => {
         const d = asyncDelivery('crm', 'c', T + 10)
@@ -466,6 +496,16 @@ export function describeStoreConformance(
         expect(new TextEncoder().encode(error).length).toBeLessThanOrEqual(2048)
         expect(error).toBe('é'.repeat(1024))
         expect(got!.history[0]!.error).toBe(error)
+      })
+      it('keeps errors readable whatever bytes they quote', async () => {
+        const d: NewDelivery = {
+          ...asyncDelivery('crm', 'c'),
+          async: false,
+          status: 'failed',
+          attempt: attempt(T, 502, 'bad\u0000gateway \uD800 ok 😀'),
+        }
+        await store.recordDelivery(d)
+        expect((await store.getDelivery(d.id))?.lastError).toBe('bad\uFFFDgateway \uFFFD ok 😀')
       })
     })
 
