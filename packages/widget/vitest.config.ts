@@ -1,3 +1,7 @@
+import { mergeConfig } from 'vitest/config'
 import { joonVitestConfig } from '../../vitest.shared.ts'
 
-export default joonVitestConfig()
+export default mergeConfig(joonVitestConfig({ testTimeout: 60_000 }), {
+  // The browser tests load dist/widget.js: build it from the current source first.
+  test: { globalSetup: ['./test/global-setup.ts'] },
+})

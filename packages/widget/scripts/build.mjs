@@ -1,0 +1,59 @@
+// Builds dist/widget.js (the script-tag bundle: IIFE, Preact inside, minified),
+// dist/index.js (ESM for bundlers, Preact external) and dist/bundle-path.js.
+// Types come from `tsc -p tsconfig.build.json` (declarations only).
+// Fails when the script-tag bundle is over its budget of 12 KB gzipped.
+import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { gzipSync } from 'node:zlib'
+import { build } from 'esbuild'
+
+export const BUDGET_BYTES = 12 * 1024
+const root = fileURLToPath(new URL('..', import.meta.url))
+const common = {
+  absWorkingDir: root,
+  bundle: true,
+  jsx: 'automatic',
+  jsxImportSource: 'preact',
+  legalComments: 'none',
+  logLevel: 'warning',
+}
+
+await Promise.all([
+  build({
+    ...common,
+    entryPoints: ['src/script.ts'],
+    outfile: 'dist/widget.js',
+    format: 'iife',
+    platform: 'browser',
+    // Syntax of 2022 at most: public class fields (Safari 14.1+), nothing newer.
+    target: 'es2022',
+    minify: true,
+    alias: { 'preact/jsx-runtime': './scripts/jsx-runtime.js' },
+  }),
+  build({
+    ...common,
+    entryPoints: ['src/index.ts'],
+    outfile: 'dist/index.js',
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    external: ['preact', 'preact/*'],
+    sourcemap: true,
+  }),
+  build({
+    ...common,
+    entryPoints: ['src/bundle-path.ts'],
+    outfile: 'dist/bundle-path.js',
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+  }),
+])
+
+const bytes = readFileSync(`${root}/dist/widget.js`)
+const gzipped = gzipSync(bytes, { level: 9 }).length
+console.log(`dist/widget.js: ${bytes.length} B, ${gzipped} B gzipped (budget ${BUDGET_BYTES} B)`)
+if (gzipped > BUDGET_BYTES) {
+  console.error(`dist/widget.js is over its budget by ${gzipped - BUDGET_BYTES} B gzipped`)
+  process.exit(1)
+}

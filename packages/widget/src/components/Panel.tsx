@@ -1,0 +1,40 @@
+import type { Ref } from 'preact'
+import type { ChatModel, ChatState } from '../model.js'
+import { Footer } from './Footer.js'
+import { Header } from './Header.js'
+import { Transcript } from './Transcript.js'
+
+interface PanelProps {
+  state: ChatState
+  model: ChatModel
+  title: string
+  inline: boolean
+  box: Record<string, string> | undefined
+  panelRef: Ref<HTMLDivElement>
+}
+
+/** The chat itself: a dialog over the page for the bubble, a region for the inline element. */
+export function Panel({ state, model, title, inline, box, panelRef }: PanelProps) {
+  return (
+    // biome-ignore lint/a11y/useAriaPropsSupportedByRole: dialog and region both take a label
+    <div
+      id="joon-panel"
+      class="panel"
+      ref={panelRef}
+      role={inline ? 'region' : 'dialog'}
+      aria-labelledby="joon-title"
+      hidden={!state.open}
+      // CSSOM properties (not a style attribute), so a strict style-src CSP allows them.
+      style={box}
+    >
+      <Header title={title} onClose={inline ? undefined : model.close} />
+      <Transcript
+        items={state.items}
+        typing={state.typing}
+        visible={state.open}
+        onRetry={model.retry}
+      />
+      <Footer state={state} model={model} />
+    </div>
+  )
+}

@@ -1,0 +1,26 @@
+interface QuickRepliesProps {
+  choices: { label: string }[]
+  busy: boolean
+  onChoose: (label: string) => boolean
+}
+
+/** A buttons input: each choice is sent as the visitor's reply, and shown as their bubble. */
+export function QuickReplies({ choices, busy, onChoose }: QuickRepliesProps) {
+  return (
+    <fieldset class="choices">
+      <legend class="sr">Choose an answer</legend>
+      {choices.map((choice, index) => (
+        <button
+          key={index}
+          type="button"
+          class="choice"
+          data-primary={index === 0 ? '' : undefined}
+          aria-disabled={busy ? 'true' : undefined}
+          onClick={() => onChoose(choice.label)}
+        >
+          {choice.label}
+        </button>
+      ))}
+    </fieldset>
+  )
+}

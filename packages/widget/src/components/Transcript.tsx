@@ -1,0 +1,46 @@
+import { Component, createRef } from 'preact'
+import type { TranscriptItem } from '../model.js'
+import { MessageGroup } from './MessageGroup.js'
+import { TypingIndicator } from './TypingIndicator.js'
+
+interface TranscriptProps {
+  items: TranscriptItem[]
+  typing: boolean
+  visible: boolean
+  onRetry: (id: number) => void
+}
+
+/** The conversation so far, kept scrolled to the newest message unless the visitor scrolled up. */
+export class Transcript extends Component<TranscriptProps> {
+  scroller = createRef<HTMLDivElement>()
+
+  /** Before new messages land: was the visitor reading the bottom (or is it hidden)? */
+  override getSnapshotBeforeUpdate(previous: TranscriptProps): boolean {
+    const el = this.scroller.current
+    return !el || !previous.visible || el.scrollHeight - el.scrollTop - el.clientHeight < 48
+  }
+
+  override componentDidUpdate(_: TranscriptProps, __: unknown, wasAtBottom: boolean) {
+    const el = this.scroller.current
+    const last = this.props.items[this.props.items.length - 1]
+    if (el && (wasAtBottom || last?.from === 'user')) el.scrollTop = el.scrollHeight
+  }
+
+  render({ items, typing, onRetry }: TranscriptProps) {
+    const groups: TranscriptItem[][] = []
+    for (const item of items) {
+      const group = groups[groups.length - 1]
+      if (group?.[0]?.from === item.from) group.push(item)
+      else groups.push([item])
+    }
+    return (
+      // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable region must be reachable by keyboard
+      <div class="scroll" ref={this.scroller} role="log" aria-label="Conversation" tabIndex={0}>
+        {groups.map((group) => (
+          <MessageGroup key={group[0]!.id} from={group[0]!.from} items={group} onRetry={onRetry} />
+        ))}
+        {typing && <TypingIndicator />}
+      </div>
+    )
+  }
+}

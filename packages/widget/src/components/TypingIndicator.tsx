@@ -1,0 +1,10 @@
+/** Three dots while the bot "types" (an instruction's delay). Screen readers hear the message. */
+export function TypingIndicator() {
+  return (
+    <div class="typing" aria-hidden="true" data-typing="">
+      <i />
+      <i />
+      <i />
+    </div>
+  )
+}

@@ -1,0 +1,112 @@
+import { Component, createRef } from 'preact'
+import type { ChatModel, ChatState } from '../model.js'
+import { type Box, followVisualViewport, isSmallScreen } from '../viewport.js'
+import { Launcher } from './Launcher.js'
+import { Panel } from './Panel.js'
+
+export interface WidgetProps {
+  model: ChatModel
+  title: string
+  position: 'left' | 'right'
+  /** The `<joon-chat>` element: always open, no launcher, sized by the page. */
+  inline: boolean
+}
+
+interface WidgetState {
+  chat: ChatState
+  /** The panel covers the screen (small screens, bubble only). */
+  full: boolean
+  /** Where the full-screen panel goes: the visual viewport. */
+  box?: Box | undefined
+}
+
+/**
+ * The root: renders the model's state, decides full screen, and moves focus when the panel
+ * opens (to the answer box) or closes (back to the launcher).
+ */
+export class Widget extends Component<WidgetProps, WidgetState> {
+  launcher = createRef<HTMLButtonElement>()
+  panel = createRef<HTMLDivElement>()
+  stop: Array<() => void> = []
+  stopFollowing: (() => void) | undefined
+
+  constructor(props: WidgetProps) {
+    super(props)
+    this.state = { chat: props.model.get(), full: !props.inline && isSmallScreen() }
+  }
+
+  override componentDidMount() {
+    const { model, inline } = this.props
+    this.stop.push(model.subscribe(() => this.setState({ chat: model.get() })))
+    if (!inline) {
+      const measure = () => this.setState({ full: isSmallScreen() })
+      window.addEventListener('resize', measure)
+      this.stop.push(() => window.removeEventListener('resize', measure))
+    }
+    this.followViewport()
+  }
+
+  override componentWillUnmount() {
+    for (const stop of this.stop) stop()
+    this.stopFollowing?.()
+  }
+
+  /** Read before the DOM changes: is the visitor in the panel that is about to hide? */
+  override getSnapshotBeforeUpdate(): boolean {
+    const panel = this.panel.current
+    const active = (panel?.getRootNode() as ShadowRoot | undefined)?.activeElement
+    return !!active && !!panel?.contains(active)
+  }
+
+  override componentDidUpdate(_: WidgetProps, previous: WidgetState, focusWasInPanel: boolean) {
+    const { open } = this.state.chat
+    if (open !== previous.chat.open) {
+      if (open) this.panel.current?.querySelector<HTMLElement>('[data-primary]')?.focus()
+      else if (focusWasInPanel) this.launcher.current?.focus()
+    }
+    if (open !== previous.chat.open || this.state.full !== previous.full) this.followViewport()
+  }
+
+  followViewport() {
+    this.stopFollowing?.()
+    this.stopFollowing = undefined
+    if (this.state.full && this.state.chat.open) {
+      this.stopFollowing = followVisualViewport((box) => this.setState({ box }))
+    } else if (this.state.box) {
+      this.setState({ box: undefined })
+    }
+  }
+
+  render({ model, title, position, inline }: WidgetProps, { chat, full, box }: WidgetState) {
+    return (
+      // biome-ignore lint/a11y/noStaticElementInteractions: Escape anywhere in the widget closes it
+      <div
+        class={`joon ${position}${full ? ' full' : ''}${inline ? ' inline' : ''}`}
+        onKeyDown={(event) => {
+          if (event.key === 'Escape' && chat.open && !inline) {
+            event.stopPropagation()
+            model.close()
+          }
+        }}
+      >
+        {!inline && (
+          <Launcher
+            open={chat.open}
+            unread={chat.unread}
+            hidden={full && chat.open}
+            buttonRef={this.launcher}
+            onToggle={model.toggle}
+          />
+        )}
+        <Panel
+          state={chat}
+          model={model}
+          title={title}
+          inline={inline}
+          box={full ? box : undefined}
+          panelRef={this.panel}
+        />
+      </div>
+    )
+  }
+}

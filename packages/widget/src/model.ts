@@ -1,0 +1,283 @@
+import type { Input, Reply } from './api.js'
+import { ChatApiError, type ChatClient } from './client.js'
+import { toMessages } from './instructions.js'
+import type { SessionStore } from './session.js'
+
+export interface TranscriptItem {
+  id: number
+  from: 'bot' | 'user'
+  text: string
+  /** User replies only: 'sending' until the server answers, 'failed' offers a retry. */
+  status?: 'sending' | 'failed'
+}
+
+/** `idle`: no conversation yet (one starts on first open); `error`: start or resume failed. */
+export type Phase = 'idle' | 'loading' | 'ready' | 'error'
+
+export interface ChatState {
+  open: boolean
+  phase: Phase
+  items: TranscriptItem[]
+  /** The typing indicator, shown during an instruction's delay. */
+  typing: boolean
+  input: Input | null
+  /** From the last instruction elements (Joonbot's `placeholder`), used when `input` has none. */
+  placeholder: string | null
+  ended: boolean
+  /** The server asked the same thing again: the last answer was refused. */
+  invalid: boolean
+  /** A reply is in flight or bot messages are still being shown: answers wait. */
+  busy: boolean
+  unread: number
+  /** A line for the visitor when something went wrong outside the transcript. */
+  notice: string | null
+}
+
+export interface ChatModel {
+  get(): ChatState
+  subscribe(listener: () => void): () => void
+  open(): void
+  close(): void
+  toggle(): void
+  /** Forgets the conversation; a new one starts now if the panel is open, else on next open. */
+  reset(): void
+  /** Sends an answer; false when it cannot be sent now (nothing typed, or the bot is busy). */
+  send(text: string): boolean
+  /** Sends a failed reply again. */
+  retry(itemId: number): void
+  /** Tries again after a failed start or resume. */
+  reconnect(): void
+  dispose(): void
+}
+
+export interface ChatModelOptions {
+  client: ChatClient
+  bot: string
+  session: SessionStore
+  /** Starting context of new conversations (contract §2, like hidden fields). */
+  variables?: Record<string, unknown> | undefined
+  /** The clock behind typing delays; tests pass their own. */
+  wait?: (ms: number) => Promise<void>
+}
+
+const INITIAL: ChatState = {
+  open: false,
+  phase: 'idle',
+  items: [],
+  typing: false,
+  input: null,
+  placeholder: null,
+  ended: false,
+  invalid: false,
+  busy: false,
+  unread: 0,
+  notice: null,
+}
+
+export function createChatModel(options: ChatModelOptions): ChatModel {
+  const { client, session } = options
+  const wait = options.wait ?? ((ms) => new Promise<void>((resolve) => setTimeout(resolve, ms)))
+  const listeners = new Set<() => void>()
+  const saved = session.load()
+  let conversationId = saved.conversationId
+  let state: ChatState = INITIAL
+  let lastId = 0
+  // Bumped by reset and dispose: answers and timers of an older conversation are dropped.
+  let epoch = 0
+
+  const set = (patch: Partial<ChatState>) => {
+    state = { ...state, ...patch }
+    for (const listener of listeners) listener()
+  }
+  const persist = () => session.save({ conversationId, open: state.open })
+  const item = (from: 'bot' | 'user', text: string): TranscriptItem => ({
+    id: ++lastId,
+    from,
+    text,
+  })
+  const setStatus = (id: number, status?: 'sending' | 'failed') =>
+    set({
+      items: state.items.map((it) => {
+        if (it.id !== id) return it
+        const { status: _, ...rest } = it
+        return status ? { ...rest, status } : rest
+      }),
+    })
+
+  function start() {
+    const my = epoch
+    set({ phase: 'loading', notice: null })
+    client.start(options.bot, options.variables).then(
+      (reply) => {
+        if (my !== epoch) return
+        conversationId = reply.conversationId
+        persist()
+        set({ phase: 'ready' })
+        void present(reply, false, my)
+      },
+      (err: unknown) => {
+        if (my === epoch) set({ phase: 'error', notice: describe(err, 'start') })
+      },
+    )
+  }
+
+  function resume(id: string, notice: string | null = null) {
+    const my = epoch
+    set({ phase: 'loading', notice })
+    client.get(id).then(
+      (view) => {
+        if (my !== epoch) return
+        set({
+          phase: 'ready',
+          items: view.messages.map((m) => item(m.from, m.text)),
+          input: view.input,
+          ended: view.ended,
+          busy: false,
+        })
+      },
+      (err: unknown) => {
+        if (my !== epoch) return
+        if (err instanceof ChatApiError && err.status === 404) {
+          // The server forgot it (expired, another database): start afresh, silently.
+          conversationId = null
+          persist()
+          set({ phase: 'idle' })
+          if (state.open) start()
+        } else {
+          set({ phase: 'error', notice: describe(err, 'resume') })
+        }
+      },
+    )
+  }
+
+  /** Shows the reply's messages one by one, each after its typing delay, then asks. */
+  async function present(reply: Reply, invalid: boolean, my: number) {
+    set({ busy: true })
+    let placeholder: string | null = null
+    for (const message of toMessages(reply.responses)) {
+      if (message.delay > 0) {
+        set({ typing: true })
+        await wait(message.delay)
+        if (my !== epoch) return
+      }
+      placeholder = message.placeholder ?? placeholder
+      set({
+        typing: false,
+        items: [...state.items, item('bot', message.text)],
+        unread: state.open ? 0 : state.unread + 1,
+      })
+    }
+    set({
+      typing: false,
+      busy: false,
+      input: reply.input,
+      ended: reply.ended,
+      placeholder,
+      invalid,
+    })
+  }
+
+  function deliver(entry: TranscriptItem) {
+    const id = conversationId
+    if (id === null) return
+    const my = epoch
+    const asked = state.input
+    setStatus(entry.id, 'sending')
+    set({ busy: true, notice: null })
+    client.reply(id, entry.text).then(
+      (reply) => {
+        if (my !== epoch) return
+        setStatus(entry.id)
+        void present(reply, reply.invalid ?? isAskedAgain(asked, reply.input), my)
+      },
+      (err: unknown) => {
+        if (my !== epoch) return
+        const status = err instanceof ChatApiError ? err.status : 0
+        if (status === 409) {
+          // Ended meanwhile (another tab answered, or it timed out): show what the server has.
+          set({ busy: false })
+          resume(id, 'This conversation has ended.')
+        } else if (status === 404) {
+          model.reset()
+        } else {
+          setStatus(entry.id, 'failed')
+          set({ busy: false })
+        }
+      },
+    )
+  }
+
+  const model: ChatModel = {
+    get: () => state,
+    subscribe(listener) {
+      listeners.add(listener)
+      return () => listeners.delete(listener)
+    },
+    open() {
+      if (state.open) return
+      set({ open: true, unread: 0 })
+      persist()
+      if (state.phase === 'idle') start()
+    },
+    close() {
+      if (!state.open) return
+      set({ open: false })
+      persist()
+    },
+    toggle() {
+      if (state.open) model.close()
+      else model.open()
+    },
+    reset() {
+      epoch++
+      conversationId = null
+      persist()
+      set({ ...INITIAL, open: state.open })
+      if (state.open) start()
+    },
+    send(text) {
+      const value = text.trim()
+      if (!value || state.busy || state.phase !== 'ready' || state.ended) return false
+      // A new answer replaces one that could not be sent.
+      const entry = item('user', value)
+      set({ items: [...state.items.filter((it) => it.status !== 'failed'), entry] })
+      deliver(entry)
+      return true
+    },
+    retry(itemId) {
+      const entry = state.items.find((it) => it.id === itemId && it.status === 'failed')
+      if (entry && !state.busy) deliver(entry)
+    },
+    reconnect() {
+      if (state.phase !== 'error') return
+      if (conversationId) resume(conversationId)
+      else start()
+    },
+    dispose() {
+      epoch++
+      listeners.clear()
+    },
+  }
+
+  if (conversationId) resume(conversationId)
+  if (saved.open) model.open()
+  return model
+}
+
+/**
+ * The contract has no flag for a refused answer: the server shows its retry prompt and asks
+ * the same thing again. A free-text question accepts anything, so only a typed or multiple
+ * choice question asked again twice in a row counts.
+ */
+function isAskedAgain(asked: Input | null, next: Input | null): boolean {
+  if (!asked || !next || asked.type !== next.type || asked.type === 'text') return false
+  const labels = (input: Input) => (input.choices ?? []).map((c) => c.label).join('\n')
+  return asked.placeholder === next.placeholder && labels(asked) === labels(next)
+}
+
+function describe(err: unknown, action: 'start' | 'resume'): string {
+  const status = err instanceof ChatApiError ? err.status : 0
+  if (status === 404 && action === 'start') return 'This chat is not available.'
+  if (status === 429) return 'Too many requests. Please wait a moment.'
+  return 'Could not reach the chat.'
+}

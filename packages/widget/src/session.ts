@@ -1,0 +1,52 @@
+/** What survives a page reload: the conversation to resume and whether the panel was open. */
+export interface Session {
+  conversationId: string | null
+  open: boolean
+}
+
+export interface SessionStore {
+  load(): Session
+  save(session: Session): void
+}
+
+/** localStorage, keyed by server and bot; a browser that refuses storage just forgets. */
+export function localSession(server: string, bot: string): SessionStore {
+  const key = `joon:${server}:${bot}`
+  const storage = (): Storage | null => {
+    try {
+      return window.localStorage
+    } catch {
+      return null // sandboxed iframes and some privacy modes throw on access
+    }
+  }
+  return {
+    load() {
+      try {
+        const saved: unknown = JSON.parse(storage()?.getItem(key) ?? 'null')
+        if (typeof saved === 'object' && saved !== null) {
+          const { id, open } = saved as { id?: unknown; open?: unknown }
+          return { conversationId: typeof id === 'string' ? id : null, open: open === true }
+        }
+      } catch {}
+      return { conversationId: null, open: false }
+    },
+    save({ conversationId, open }) {
+      try {
+        if (conversationId === null && !open) storage()?.removeItem(key)
+        else storage()?.setItem(key, JSON.stringify({ id: conversationId, open }))
+      } catch {}
+    },
+  }
+}
+
+export function memorySession(
+  initial: Session = { conversationId: null, open: false },
+): SessionStore {
+  let current = { ...initial }
+  return {
+    load: () => ({ ...current }),
+    save: (session) => {
+      current = { ...session }
+    },
+  }
+}
