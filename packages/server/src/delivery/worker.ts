@@ -1,0 +1,521 @@
+import type { Webhook } from '@joon/core'
+import { DEFAULT_RETRY_SCHEDULE } from '../config.js'
+import type { AttemptOutcome, DeliveryRecord, LeaseOptions, Store } from '../store/types.js'
+import type { WebhookSender } from './protocol.js'
+import { type AttemptResult, decideOutcome } from './retry-policy.js'
+
+/** What the worker needs of the guarded sender (`createWebhookSender` in `send.ts`). */
+export type DeliverySender = Pick<WebhookSender, 'send'>
+
+export type DeliveryLog = (event: string, fields: Record<string, unknown>) => void
+
+export interface DeliveryWorkerOptions {
+  store: Store
+  sender: DeliverySender
+  /** Unique per process (and per worker): leases are taken in this name. */
+  owner: string
+  /** Delay before each attempt, in ms (the first is usually 0). Default: the contract's. */
+  schedule?: readonly number[]
+  /** Attempts in flight at once, over all webhooks. Default 16. */
+  concurrency?: number
+  /**
+   * Attempts in flight at once to one webhook, so a slow or dead endpoint never holds every
+   * slot. Default: a quarter of `concurrency`, at least 2 (at most `concurrency`).
+   */
+  perWebhookLimit?: number
+  /**
+   * How long a lease lasts. Default: twice the longest registered webhook timeout plus 5 s
+   * (65 s until the webhooks are known), so a taken delivery is sent and recorded well
+   * before anyone else may take it, and a crashed process's deliveries come back soon.
+   */
+  leaseMs?: number
+  /**
+   * Longest sleep between two looks at the store, so deliveries queued by another process
+   * (several instances on one database) are seen. Default 1000.
+   */
+  pollMs?: number
+  /** How long `stop()` waits for attempts in flight. Default 35 s (a call lasts ≤ 30 s). */
+  stopTimeoutMs?: number
+  /** Epoch ms; the store's times. Default `Date.now`. */
+  now?: () => number
+  /** For the retry jitter. Default `Math.random`. */
+  random?: () => number
+  log: DeliveryLog
+}
+
+export interface DeliveryWorker {
+  /** Deliveries were queued or replayed: look at the store now rather than at the next poll. */
+  wake(): void
+  /** Stops taking deliveries, lets attempts in flight finish (bounded wait), then resolves. */
+  stop(): Promise<void>
+}
+
+/**
+ * A lease option the store may not know yet: webhooks the worker has no room for, whose
+ * deliveries it would only have to leave leased and unsent. A store that ignores it is still
+ * correct (the worker parks or abandons what it cannot send, and the lease runs out); one
+ * that honours it saves that churn.
+ */
+type LeaseRequest = LeaseOptions & { skipWebhooks?: readonly string[] }
+
+/** A leased delivery waiting for a slot. */
+interface Leased {
+  record: DeliveryRecord
+  /** Null when the webhook is no longer registered. */
+  webhook: Webhook | null
+  leaseUntil: number
+}
+
+/** Per-webhook bookkeeping: attempts in flight and leased deliveries waiting for a slot. */
+interface Lane {
+  inFlight: number
+  parked: Leased[]
+}
+
+/** The longest a webhook call may take (contract §3). */
+const MAX_WEBHOOK_TIMEOUT_MS = 30_000
+/** A parked delivery is only sent while its lease outlasts the call by this much. */
+const LEASE_SAFETY_MS = 2_000
+const LEASE_MARGIN_MS = 5_000
+const WEBHOOK_REFRESH_MS = 30_000
+/** After a store error, the worker pauses this long before trying again. */
+const ERROR_PAUSE_MS = 1_000
+/** When something is due that the worker cannot take (its webhook is busy), look again after this. */
+const BUSY_RECHECK_MS = 100
+const LOG_EVERY_MS = 10_000
+
+/**
+ * Starts the background worker that sends asynchronous webhooks from the store's outbox.
+ * It never throws and never leaves a rejection unhandled: store errors are logged and retried.
+ */
+export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWorker {
+  const worker = new OutboxWorker(options)
+  return { wake: () => worker.wake(), stop: () => worker.stop() }
+}
+
+class OutboxWorker {
+  readonly #store: Store
+  readonly #sender: DeliverySender
+  readonly #owner: string
+  readonly #schedule: readonly number[]
+  readonly #concurrency: number
+  readonly #perWebhook: number
+  readonly #fixedLeaseMs: number | undefined
+  readonly #pollMs: number
+  readonly #stopTimeoutMs: number
+  readonly #now: () => number
+  readonly #random: () => number
+  readonly #log: DeliveryLog
+
+  readonly #lanes = new Map<string, Lane>()
+  readonly #running = new Set<Promise<void>>()
+  #inFlight = 0
+  #parked = 0
+
+  /** Something happened that may make a lease worthwhile (a wake, a freed lane, the start). */
+  #trigger = true
+  /** The last lease took all it asked for: more may be due. */
+  #moreDue = false
+  /** Null until a lease proves it either way. */
+  #storeSkips: boolean | null = null
+  #signal: (() => void) | null = null
+  #stopping = false
+  #stopped: Promise<void> | undefined
+  readonly #loop: Promise<void>
+
+  #longestTimeoutMs = MAX_WEBHOOK_TIMEOUT_MS
+  #webhooksCheckedAt = Number.NEGATIVE_INFINITY
+  #abandoned = 0
+  #abandonLoggedAt = Number.NEGATIVE_INFINITY
+
+  constructor(options: DeliveryWorkerOptions) {
+    this.#store = options.store
+    this.#sender = options.sender
+    this.#owner = options.owner
+    this.#schedule = options.schedule ?? DEFAULT_RETRY_SCHEDULE
+    this.#concurrency = Math.max(1, Math.floor(options.concurrency ?? 16))
+    this.#perWebhook = Math.min(
+      this.#concurrency,
+      Math.max(1, Math.floor(options.perWebhookLimit ?? Math.max(2, this.#concurrency / 4))),
+    )
+    this.#fixedLeaseMs = options.leaseMs
+    this.#pollMs = Math.max(1, options.pollMs ?? 1_000)
+    this.#stopTimeoutMs = options.stopTimeoutMs ?? 35_000
+    this.#now = options.now ?? Date.now
+    this.#random = options.random ?? Math.random
+    this.#log = options.log
+    this.#loop = this.#run().catch((error: unknown) => {
+      this.#log('delivery.worker_crashed', { error: describe(error) })
+    })
+  }
+
+  wake(): void {
+    this.#trigger = true
+    this.#notify()
+  }
+
+  stop(): Promise<void> {
+    this.#stopped ??= this.#shutDown()
+    return this.#stopped
+  }
+
+  async #shutDown(): Promise<void> {
+    this.#stopping = true
+    this.#notify()
+    await this.#loop
+    // Parked deliveries stay leased until their lease runs out; then any worker takes them.
+    for (const lane of this.#lanes.values()) lane.parked.length = 0
+    this.#parked = 0
+    if (this.#running.size === 0) return
+    let timer: NodeJS.Timeout | undefined
+    const timedOut = await Promise.race([
+      Promise.allSettled([...this.#running]).then(() => false),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(true), this.#stopTimeoutMs)
+      }),
+    ])
+    clearTimeout(timer)
+    if (timedOut) {
+      this.#log('delivery.stop_timeout', {
+        inFlight: this.#running.size,
+        note: 'their leases expire and they are sent again after a restart',
+      })
+    }
+  }
+
+  async #run(): Promise<void> {
+    while (!this.#stopping) {
+      try {
+        this.#pump()
+        if (this.#inFlight >= this.#concurrency) {
+          await this.#wait(null)
+        } else if (this.#trigger || this.#moreDue) {
+          this.#trigger = false
+          await this.#lease()
+        } else {
+          const due = await this.#store.nextDueAt()
+          if (this.#trigger || this.#stopping) continue
+          const now = this.#now()
+          const sleep = due === null ? this.#pollMs : due <= now ? BUSY_RECHECK_MS : due - now + 1
+          if (await this.#wait(Math.min(sleep, this.#pollMs))) this.#trigger = true
+        }
+      } catch (error) {
+        this.#log('delivery.store_error', { error: describe(error), retryInMs: ERROR_PAUSE_MS })
+        this.#moreDue = false
+        this.#trigger = true
+        await this.#wait(ERROR_PAUSE_MS, true)
+      }
+    }
+  }
+
+  /** Resolves on a signal, on stop, or after `ms` (then with true). */
+  #wait(ms: number | null, ignoreSignals = false): Promise<boolean> {
+    if (this.#stopping) return Promise.resolve(false)
+    return new Promise((resolve) => {
+      const timer =
+        ms === null
+          ? undefined
+          : setTimeout(() => {
+              this.#signal = null
+              resolve(true)
+            }, ms)
+      // A pending timer alone never keeps the process alive; a server or a send does.
+      timer?.unref()
+      this.#signal = () => {
+        if (ignoreSignals && !this.#stopping) return
+        this.#signal = null
+        clearTimeout(timer)
+        resolve(false)
+      }
+    })
+  }
+
+  #notify(): void {
+    this.#signal?.()
+  }
+
+  /** Whether the worker wants more deliveries for this webhook (see `#lease`). */
+  #leasable(lane: Lane): boolean {
+    const held = lane.inFlight + lane.parked.length
+    return this.#storeSkips === false ? held < 2 * this.#perWebhook : held <= this.#perWebhook
+  }
+
+  async #lease(): Promise<void> {
+    await this.#refreshWebhookTimeouts()
+    const now = this.#now()
+    const skip: string[] = []
+    let smallestRoom = this.#perWebhook
+    for (const [name, lane] of this.#lanes) {
+      if (!this.#leasable(lane)) skip.push(name)
+      else
+        smallestRoom = Math.min(
+          smallestRoom,
+          2 * this.#perWebhook - lane.inFlight - lane.parked.length,
+        )
+    }
+    // A store that honours `skipWebhooks` gives each webhook at most `perWebhook` more, so
+    // one holds at most twice that: as many in flight, as many ready to go. A store that
+    // does not would hand back busy webhooks' deliveries on every lease; take few, then.
+    const perWebhookLimit =
+      this.#storeSkips === false
+        ? skip.length > 0
+          ? 1
+          : Math.max(1, smallestRoom)
+        : this.#perWebhook
+    const limit =
+      this.#concurrency -
+      this.#inFlight +
+      Math.max(0, this.#concurrency - this.#parked) +
+      (this.#storeSkips === false ? perWebhookLimit * skip.length : 0)
+    const request: LeaseRequest = {
+      now,
+      limit,
+      leaseMs: this.#leaseMs(),
+      owner: this.#owner,
+      perWebhookLimit,
+      ...(skip.length > 0 ? { skipWebhooks: skip } : {}),
+    }
+    const records = await this.#store.leaseDueDeliveries(request)
+    this.#moreDue = records.length >= limit
+    if (records.length === 0) return
+
+    const names = [...new Set(records.map((record) => record.webhook))]
+    const webhooks = new Map<string, Webhook | null>()
+    await Promise.all(
+      names.map(async (name) => {
+        const webhook = await this.#store.getWebhook(name)
+        webhooks.set(name, webhook)
+        if (webhook && webhook.timeoutMs > this.#longestTimeoutMs) {
+          this.#longestTimeoutMs = webhook.timeoutMs
+        }
+      }),
+    )
+
+    const skipped = new Set(skip)
+    const hardCap = 2 * this.#perWebhook + this.#concurrency
+    for (const record of records) {
+      if (skipped.has(record.webhook)) this.#noteStoreIgnoresSkip()
+      else if (skip.length > 0 && this.#storeSkips === null) this.#storeSkips = true
+      let lane = this.#lanes.get(record.webhook)
+      if (!lane) {
+        lane = { inFlight: 0, parked: [] }
+        this.#lanes.set(record.webhook, lane)
+      }
+      if (lane.inFlight + lane.parked.length >= hardCap) {
+        this.#abandon(1)
+        continue
+      }
+      lane.parked.push({
+        record,
+        webhook: webhooks.get(record.webhook) ?? null,
+        leaseUntil: record.leaseUntil ?? now + request.leaseMs,
+      })
+      this.#parked++
+    }
+  }
+
+  #noteStoreIgnoresSkip(): void {
+    if (this.#storeSkips === false) return
+    this.#storeSkips = false
+    this.#log('delivery.store_ignores_skip', {
+      note: 'the store does not support skipWebhooks; busy webhooks cost extra leases',
+    })
+  }
+
+  #abandon(count: number): void {
+    this.#abandoned += count
+    const now = this.#now()
+    if (now - this.#abandonLoggedAt < LOG_EVERY_MS) return
+    this.#log('delivery.lease_abandoned', {
+      count: this.#abandoned,
+      note: 'leased while their webhook was busy; taken again when the lease runs out',
+    })
+    this.#abandoned = 0
+    this.#abandonLoggedAt = now
+  }
+
+  #leaseMs(): number {
+    return this.#fixedLeaseMs ?? 2 * this.#longestTimeoutMs + LEASE_MARGIN_MS
+  }
+
+  /** Keeps the default lease just long enough for the slowest registered webhook. */
+  async #refreshWebhookTimeouts(): Promise<void> {
+    if (this.#fixedLeaseMs !== undefined) return
+    const now = this.#now()
+    if (now - this.#webhooksCheckedAt < WEBHOOK_REFRESH_MS) return
+    this.#webhooksCheckedAt = now
+    const webhooks = await this.#store.listWebhooks()
+    // A deleted webhook's deliveries fail at once: no call, no timeout to cover.
+    this.#longestTimeoutMs = Math.max(1_000, ...webhooks.map((webhook) => webhook.timeoutMs))
+  }
+
+  /** Starts parked deliveries, round-robin over webhooks, within both concurrency limits. */
+  #pump(): void {
+    let started = true
+    while (started && !this.#stopping && this.#inFlight < this.#concurrency) {
+      started = false
+      for (const [name, lane] of [...this.#lanes]) {
+        if (this.#inFlight >= this.#concurrency) break
+        if (lane.inFlight >= this.#perWebhook) continue
+        const item = lane.parked.shift()
+        if (!item) {
+          if (lane.inFlight === 0) this.#lanes.delete(name)
+          continue
+        }
+        this.#parked--
+        // Moving the lane to the back of the map is the round-robin.
+        this.#lanes.delete(name)
+        this.#lanes.set(name, lane)
+        if (!this.#leaseLeftFor(item)) {
+          this.#abandon(1)
+          started = true
+          continue
+        }
+        this.#start(name, lane, item)
+        started = true
+      }
+    }
+  }
+
+  /** Whether the lease still outlasts the call, so no other worker can take it meanwhile. */
+  #leaseLeftFor(item: Leased): boolean {
+    if (!item.webhook) return true
+    const needed = Math.min(item.webhook.timeoutMs + LEASE_SAFETY_MS, this.#leaseMs() / 2)
+    return item.leaseUntil - this.#now() >= needed
+  }
+
+  #start(name: string, lane: Lane, item: Leased): void {
+    lane.inFlight++
+    this.#inFlight++
+    const running = this.#attempt(item)
+      .catch((error: unknown) => {
+        this.#log('delivery.worker_error', { id: item.record.id, error: describe(error) })
+      })
+      .finally(() => {
+        const wasLeasable = this.#leasable(lane)
+        lane.inFlight--
+        this.#inFlight--
+        this.#running.delete(running)
+        if (lane.inFlight === 0 && lane.parked.length === 0 && this.#lanes.get(name) === lane) {
+          this.#lanes.delete(name)
+        }
+        // A freed slot is worth a lease only if more may be waiting for it.
+        if (this.#moreDue || !wasLeasable) this.#trigger = true
+        this.#notify()
+      })
+    this.#running.add(running)
+  }
+
+  async #attempt(item: Leased): Promise<void> {
+    const { record, webhook } = item
+    const at = this.#now()
+    const result = webhook ? await this.#send(webhook, record) : missingWebhook(record.webhook)
+    const attemptsMade = record.attempts + 1
+    const outcome = decideOutcome(attemptsMade, result, this.#now(), {
+      schedule: this.#schedule,
+      random: this.#random,
+    })
+    const attempt = {
+      at,
+      status: result.status,
+      durationMs: Math.max(0, Math.round(result.durationMs)),
+      error: result.error,
+    }
+    const recorded = await this.#complete(record, attempt, outcome)
+    if (recorded === false) {
+      this.#log('delivery.lease_lost', {
+        id: record.id,
+        webhook: record.webhook,
+        note: 'another worker took the delivery over; its attempt counts, this one is not recorded',
+      })
+    }
+    if (recorded !== true || outcome.status === 'delivered') return
+    const fields = {
+      id: record.id,
+      webhook: record.webhook,
+      attempt: attemptsMade,
+      status: result.status,
+      error: result.error?.slice(0, 300) ?? null,
+    }
+    if (outcome.status === 'pending') {
+      this.#log('delivery.retry_scheduled', {
+        ...fields,
+        nextAttemptAt: new Date(outcome.nextAttemptAt).toISOString(),
+      })
+    } else {
+      this.#log('delivery.failed', fields)
+    }
+  }
+
+  async #send(webhook: Webhook, record: DeliveryRecord): Promise<AttemptResult & Recorded> {
+    const started = performance.now()
+    try {
+      const sent = await this.#sender.send(webhook, { id: record.id, body: record.body })
+      // An asynchronous call's reply is not read for instructions: any 2xx means the receiver
+      // has it (a plain "OK" body or one over 1 MiB is no reason to send it again).
+      const ok = sent.status !== null && sent.status >= 200 && sent.status <= 299
+      return {
+        ok,
+        status: sent.status,
+        durationMs: sent.durationMs,
+        error: ok ? null : (sent.error ?? `HTTP ${sent.status ?? 'error'}`),
+        retryAfterMs: sent.retryAfterMs,
+      }
+    } catch (error) {
+      // The sender reports failures as results; a throw is a bug, but still just a failed attempt.
+      return {
+        ok: false,
+        status: null,
+        durationMs: performance.now() - started,
+        error: `send failed: ${describe(error)}`,
+        retryAfterMs: null,
+      }
+    }
+  }
+
+  /**
+   * Records the attempt, retrying a failing store a few times. Returns whether it was
+   * recorded (false: the lease was lost), or null when the store kept failing: the lease then
+   * runs out and the delivery is sent again (at least once).
+   */
+  async #complete(
+    record: DeliveryRecord,
+    attempt: { at: number; status: number | null; durationMs: number; error: string | null },
+    outcome: AttemptOutcome,
+  ): Promise<boolean | null> {
+    for (const pause of [200, 1_000, 3_000, -1]) {
+      try {
+        return await this.#store.completeAttempt({
+          id: record.id,
+          owner: this.#owner,
+          attempt,
+          outcome,
+        })
+      } catch (error) {
+        this.#log('delivery.store_error', { id: record.id, error: describe(error) })
+        if (pause < 0) return null
+        await new Promise((resolve) => setTimeout(resolve, pause))
+      }
+    }
+    return null
+  }
+}
+
+interface Recorded {
+  durationMs: number
+  error: string | null
+}
+
+function missingWebhook(name: string): AttemptResult & Recorded {
+  return {
+    ok: false,
+    status: null,
+    durationMs: 0,
+    error: `webhook "${name}" is not registered (deleted?): retried on schedule in case it comes back`,
+    retryAfterMs: null,
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
