@@ -1,4 +1,6 @@
-import { isValidPhoneNumber } from 'libphonenumber-js'
+// `max` metadata: the default `min` set mostly checks lengths, and takes 0000000000 for a number
+// of Côte d'Ivoire. Bundles that use only the protocol functions leave it out (sideEffects: false).
+import { isValidPhoneNumber } from 'libphonenumber-js/max'
 import type { AnswerType, ButtonsBlock, Choice, JsonValue } from './schema.js'
 
 export type AnswerValidation = { ok: true; value: JsonValue } | { ok: false }
@@ -117,7 +119,8 @@ export function parseNumber(text: string): number | undefined {
   if (whole === '' && fraction === '') return undefined
   if (separator === ',' && fraction.length === 3) return undefined
   const value = Number(`${sign}${whole || '0'}${fraction ? `.${fraction}` : ''}`)
-  return Number.isFinite(value) ? value : undefined
+  // `-0` would be stored as 0 by any JSON store anyway; normalising keeps states round-tripping.
+  return Number.isFinite(value) ? value + 0 : undefined
 }
 
 // A bare web address such as `example.com` or `www.example.co.uk/pricing`.

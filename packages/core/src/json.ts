@@ -29,9 +29,13 @@ export function jsonTextDepth(text: string): number {
   return deepest
 }
 
-/** JSON.parse reviver that drops the forbidden keys at every depth (contract §2). */
+/**
+ * JSON.parse reviver that drops the forbidden keys at every depth (contract §2), and turns
+ * `-0` into 0 so that values survive any later JSON round trip unchanged.
+ */
 export function dropForbiddenKeys(key: string, value: unknown): unknown {
-  return FORBIDDEN_KEYS.has(key) ? undefined : value
+  if (FORBIDDEN_KEYS.has(key)) return undefined
+  return value === 0 ? 0 : value
 }
 
 /**
@@ -47,7 +51,8 @@ export function toJsonValue(value: unknown, depth = 0): JsonValue | undefined {
     case 'boolean':
       return value
     case 'number':
-      return Number.isFinite(value) ? value : undefined
+      // -0 becomes 0: JSON has no negative zero, and state must round-trip through JSON.
+      return Number.isFinite(value) ? value + 0 : undefined
     case 'object': {
       if (value === null) return null
       if (depth >= MAX_JSON_DEPTH) return undefined

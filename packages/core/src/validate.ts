@@ -324,7 +324,9 @@ function suggestion(target: string, ids: readonly string[]): string {
       bestDistance = distance
     }
   }
-  return best === undefined ? '' : ` (did you mean "${best}"?)`
+  // One edit turns any short id into any other: only suggest when most of the name survives.
+  if (best === undefined || bestDistance * 2 >= target.length) return ''
+  return ` (did you mean "${best}"?)`
 }
 
 /** Levenshtein distance, giving up (returning `limit`) once it cannot be below `limit`. */

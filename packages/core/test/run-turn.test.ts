@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest'
+import { parseWebhookReply, runTurn, type WebhookEffect } from '../src/index.js'
+import { bot, shown } from './fixtures.js'
+
+const flow = bot({
+  id: 'shop',
+  start: 'hello',
+  blocks: [
+    { id: 'hello', type: 'text', text: 'Hello!', next: 'log' },
+    { id: 'log', type: 'webhook', webhook: 'analytics', async: true, next: 'profile' },
+    { id: 'profile', type: 'webhook', webhook: 'crm', next: 'greet', onError: 'oops' },
+    { id: 'greet', type: 'text', text: 'Welcome back, {{first_name}}.', next: 'orders' },
+    { id: 'orders', type: 'webhook', webhook: 'shop', next: 'ask' },
+    { id: 'ask', type: 'question', answer: 'text', text: 'Anything else?' },
+    { id: 'oops', type: 'text', text: 'We could not load your profile.' },
+  ],
+})
+
+describe('runTurn', () => {
+  it('performs sync calls in order and returns one combined result', async () => {
+    const calls: WebhookEffect[] = []
+    const result = await runTurn(
+      flow,
+      null,
+      { type: 'start' },
+      {
+        callWebhook: async (effect) => {
+          calls.push(effect)
+          return effect.webhook === 'crm'
+            ? parseWebhookReply({ status: 200, body: '{"first_name":"Ada"}' })
+            : parseWebhookReply({
+                status: 200,
+                body: '{"responses":[{"type":"text","delay":2000,"elements":[{"label":"Your order shipped","order":1}]}]}',
+              })
+        },
+      },
+    )
+    expect(calls.map((call) => [call.webhook, call.async])).toEqual([
+      ['crm', false],
+      ['shop', false],
+    ])
+    expect(shown(result)).toEqual([
+      'Hello!',
+      'Welcome back, Ada.',
+      'Your order shipped',
+      'Anything else?',
+    ])
+    expect(result.input).toEqual({ type: 'text' })
+    expect(result.effects.map((effect) => [effect.webhook, effect.async])).toEqual([
+      ['analytics', true],
+    ])
+    expect(result.state.messages.map((message) => message.text)).toEqual(shown(result))
+  })
+
+  it('treats a rejected call as a failure', async () => {
+    const result = await runTurn(
+      flow,
+      null,
+      { type: 'start' },
+      { callWebhook: () => Promise.reject(new Error('ECONNREFUSED')) },
+    )
+    expect(shown(result)).toEqual(['Hello!', 'We could not load your profile.'])
+    expect(result.ended).toBe(true)
+  })
+
+  it('stops a loop through a sync webhook after maxWebhookCalls, leaving that call pending', async () => {
+    const polling = bot({
+      id: 'poll',
+      start: 'check',
+      blocks: [
+        { id: 'check', type: 'webhook', webhook: 'status', next: 'route' },
+        {
+          id: 'route',
+          type: 'condition',
+          rules: [{ variable: 'done', op: 'is_set', next: 'end' }],
+          else: 'check',
+        },
+        { id: 'end', type: 'text', text: 'Done' },
+      ],
+    })
+    let count = 0
+    const result = await runTurn(
+      polling,
+      null,
+      { type: 'start' },
+      {
+        maxWebhookCalls: 5,
+        callWebhook: async () => {
+          count++
+          return { kind: 'none' }
+        },
+      },
+    )
+    expect(count).toBe(5)
+    expect(result.state).toMatchObject({ waiting: 'webhook', at: 'check', calls: 6 })
+    expect(result.effects).toEqual([expect.objectContaining({ callId: 'call-6', async: false })])
+  })
+})
