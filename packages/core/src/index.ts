@@ -1,6 +1,7 @@
 // Where a reply turns into the next bot message: `step` in ./transition.ts.
 export * from './answer.js'
 export * from './condition.js'
+export * from './json-schema.js'
 export * from './payload.js'
 export * from './run-turn.js'
 export * from './schema.js'

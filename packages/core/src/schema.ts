@@ -25,48 +25,75 @@ const Template = z.string().max(4000)
 export const AnswerType = z.enum(['text', 'email', 'phone', 'number', 'url', 'date'])
 export type AnswerType = z.infer<typeof AnswerType>
 
-export const TextBlock = z.strictObject({
-  id: BlockId,
-  type: z.literal('text'),
-  text: Template,
-  delay: z.number().int().min(0).max(10_000).optional(),
-  next: BlockId.optional(),
-})
+const Next = BlockId.describe(
+  'Id of the block that runs next. Without it, the conversation ends here.',
+)
 
-export const QuestionBlock = z.strictObject({
-  id: BlockId,
-  type: z.literal('question'),
-  text: Template,
-  answer: AnswerType,
-  saveAnswerTo: VariableName.optional(),
-  placeholder: z.string().max(200).optional(),
-  retryText: Template.optional(),
-  next: BlockId.optional(),
-})
+export const TextBlock = z
+  .strictObject({
+    id: BlockId,
+    type: z.literal('text'),
+    text: Template.describe('The message. {{name}} shows a variable.'),
+    delay: z
+      .number()
+      .int()
+      .min(0)
+      .max(10_000)
+      .optional()
+      .describe('Milliseconds of typing indicator before the message (0-10000).'),
+    next: Next.optional(),
+  })
+  .describe('Shows a message and goes on.')
+
+export const QuestionBlock = z
+  .strictObject({
+    id: BlockId,
+    type: z.literal('question'),
+    text: Template.describe('The question. {{name}} shows a variable.'),
+    answer: AnswerType.describe('The kind of answer expected; invalid answers are asked again.'),
+    saveAnswerTo: VariableName.optional().describe('Variable that stores the answer.'),
+    placeholder: z.string().max(200).optional().describe('Hint shown in the empty answer box.'),
+    retryText: Template.optional().describe('Shown when the answer is invalid.'),
+    next: Next.optional(),
+  })
+  .describe('Asks a question and waits for a typed answer.')
 
 export const Choice = z.strictObject({
-  label: z.string().min(1).max(200),
-  value: z.string().min(1).max(200).optional(),
-  next: BlockId.optional(),
+  label: z.string().min(1).max(200).describe('The button text.'),
+  value: z.string().min(1).max(200).optional().describe('Saved instead of the label.'),
+  next: BlockId.optional().describe(
+    "Id of the block that runs next after this choice (overrides the block's next).",
+  ),
 })
 
-export const ButtonsBlock = z.strictObject({
-  id: BlockId,
-  type: z.literal('buttons'),
-  text: Template,
-  choices: z.array(Choice).min(1).max(20),
-  saveAnswerTo: VariableName.optional(),
-  next: BlockId.optional(),
-})
+export const ButtonsBlock = z
+  .strictObject({
+    id: BlockId,
+    type: z.literal('buttons'),
+    text: Template.describe('The question. {{name}} shows a variable.'),
+    choices: z.array(Choice).min(1).max(20),
+    saveAnswerTo: VariableName.optional().describe(
+      "Variable that stores the choice's value, or its label.",
+    ),
+    next: Next.optional(),
+  })
+  .describe('Asks the user to pick one of 1 to 20 buttons.')
 
-export const WebhookBlock = z.strictObject({
-  id: BlockId,
-  type: z.literal('webhook'),
-  webhook: Name,
-  async: z.boolean().default(false),
-  onError: BlockId.optional(),
-  next: BlockId.optional(),
-})
+export const WebhookBlock = z
+  .strictObject({
+    id: BlockId,
+    type: z.literal('webhook'),
+    webhook: Name.describe('Name of a registered webhook.'),
+    async: z
+      .boolean()
+      .default(false)
+      .describe('true: deliver in the background and go on at once. false: wait for the reply.'),
+    onError: BlockId.optional().describe(
+      'Id of the block that runs when a synchronous call fails.',
+    ),
+    next: Next.optional(),
+  })
+  .describe('POSTs the variables and the transcript to a webhook.')
 
 export const ConditionOp = z.enum([
   'equals',
@@ -82,15 +109,19 @@ export const ConditionRule = z.strictObject({
   variable: VariableName,
   op: ConditionOp,
   value: z.union([z.string().max(4000), z.number(), z.boolean()]).optional(),
-  next: BlockId,
+  next: BlockId.describe('Id of the block that runs when the rule holds.'),
 })
 
-export const ConditionBlock = z.strictObject({
-  id: BlockId,
-  type: z.literal('condition'),
-  rules: z.array(ConditionRule).max(100),
-  else: BlockId.optional(),
-})
+export const ConditionBlock = z
+  .strictObject({
+    id: BlockId,
+    type: z.literal('condition'),
+    rules: z.array(ConditionRule).max(100).describe('Tried in order; the first that holds wins.'),
+    else: BlockId.optional().describe(
+      'Id of the block that runs when no rule holds. Without it, the conversation ends.',
+    ),
+  })
+  .describe('Branches on variables.')
 
 export const Block = z.discriminatedUnion('type', [
   TextBlock,
@@ -104,7 +135,7 @@ export const Bot = z.strictObject({
   $schema: z.string().optional(),
   id: Name,
   name: z.string().max(200).optional(),
-  start: BlockId,
+  start: BlockId.describe('Id of the first block.'),
   blocks: z.array(Block).min(1).max(20_000),
 })
 
