@@ -89,7 +89,7 @@ export async function buildRequestHeaders(
   // Credentials in the URL (https://user:pass@host/) are what a user would expect to work;
   // neither undici's origin nor fetch sends them, so they become Basic auth here.
   if ((options.url.username || options.url.password) && headers.authorization === undefined) {
-    const credentials = `${decodeURIComponent(options.url.username)}:${decodeURIComponent(options.url.password)}`
+    const credentials = `${safeDecode(options.url.username)}:${safeDecode(options.url.password)}`
     headers.authorization = `Basic ${base64(credentials)}`
   }
   headers['content-type'] = 'application/json'
@@ -226,6 +226,14 @@ export function parseRetryAfter(value: string | null | undefined, nowMs: number)
   const at = Date.parse(date)
   if (Number.isNaN(at)) return null
   return Math.max(0, at - nowMs)
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text)
+  } catch {
+    return text
+  }
 }
 
 function base64(text: string): string {

@@ -1,5 +1,5 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns'
-import { isIP, type LookupFunction } from 'node:net'
+import { isIP } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { pipeline, type Readable, type Transform } from 'node:stream'
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib'
@@ -48,11 +48,10 @@ export interface WebhookSenderOptions {
 
 export function createWebhookSender(options: WebhookSenderOptions): WebhookSender {
   const now = options.now ?? Date.now
-  const resolve = options.resolve ?? resolveWithSystem
   const agent = new Agent({
     connect: guardedConnector({
       allowPrivate: options.allowPrivate,
-      resolve,
+      resolve: options.resolve,
       timeout: options.connectTimeoutMs ?? 10_000,
     }),
     // The call's own deadline (at most 30 s) is what bounds a call; these only keep undici from
@@ -87,7 +86,7 @@ export function createWebhookSender(options: WebhookSenderOptions): WebhookSende
         })
       }
 
-      const response = await agent.request({
+      const request = agent.request({
         origin: url.origin,
         path: `${url.pathname}${url.search}`,
         method: 'POST',
@@ -95,8 +94,14 @@ export function createWebhookSender(options: WebhookSenderOptions): WebhookSende
         body: delivery.body,
         signal: deadline.signal,
       })
+      // undici only acts on an abort once the request has a connection, so a deadline that
+      // passes during DNS or connect would wait for the connect timeout. The race returns at
+      // the deadline; the request, aborted already, is dropped by undici when it connects.
+      const response = await Promise.race([request, aborted(deadline.signal)])
       status = response.statusCode
       body = response.body
+      // Errors after this point surface through reading, or do not matter (destroyed unread).
+      body.on('error', () => {})
       retryAfterMs = parseRetryAfter(headerText(response.headers['retry-after']), now())
       const isSuccess = status >= 200 && status <= 299
       const location = status >= 300 && status <= 399 ? headerText(response.headers.location) : null
@@ -141,69 +146,120 @@ export function createWebhookSender(options: WebhookSenderOptions): WebhookSende
 }
 
 /**
- * The connect step of every connection. Literal IP hosts are checked here; hostnames are
- * resolved by `guardedLookup`, which checks every answer before the socket may use any. Both
- * run before a socket exists, so a refused address never sees a byte, and the address checked
- * is the address connected to (no second lookup for DNS rebinding to slip into).
+ * The connect step of every new connection. Literal IP hosts are checked as they are; hostnames
+ * are resolved here, every answer is checked, and the socket is opened to a checked address
+ * (TLS still verifies the certificate against the hostname). All of it happens before a socket
+ * exists, so a refused address never sees a byte, and the address checked is the address
+ * connected to: no second lookup for DNS rebinding to slip into.
+ *
+ * Answers are tried in the resolver's order, one after another when a connection fails; that
+ * replaces Node's parallel "happy eyeballs", which needs a lookup inside the socket.
  */
 function guardedConnector(options: {
   allowPrivate: boolean
-  resolve: ResolveHostname
+  resolve: ResolveHostname | undefined
   timeout: number
 }): buildConnector.connector {
-  const connect = buildConnector({
-    timeout: options.timeout,
-    lookup: guardedLookup(options.resolve, options.allowPrivate),
-  })
-  if (options.allowPrivate) return connect
+  const connect = buildConnector({ timeout: options.timeout })
+  const { allowPrivate } = options
+  // Nothing to check and no resolver to honour: Node resolves, with happy eyeballs.
+  if (allowPrivate && !options.resolve) return connect
+  const resolve = withTimeout(options.resolve ?? resolveWithSystem, options.timeout)
+
   return (connectOptions, callback) => {
     const { hostname } = connectOptions
     if (isIP(hostname)) {
-      const verdict = classifyAddress(hostname)
-      if (!verdict.allowed) {
-        const error = new AddressNotAllowedError(hostname, verdict.reason)
-        process.nextTick(() => callback(error, null))
-        return
-      }
+      const verdict = allowPrivate ? { allowed: true as const } : classifyAddress(hostname)
+      if (verdict.allowed) connect(connectOptions, callback)
+      else
+        process.nextTick(() => callback(new AddressNotAllowedError(hostname, verdict.reason), null))
+      return
     }
-    connect(connectOptions, callback)
-  }
-}
-
-function guardedLookup(resolve: ResolveHostname, allowPrivate: boolean): LookupFunction {
-  return (hostname, lookupOptions, callback) => {
-    const wantedFamily = familyNumber(lookupOptions.family)
     resolve(hostname).then(
       (answers) => {
         if (!allowPrivate) {
           // One bad answer refuses the name: connecting to "the good one" would leave the
           // choice to whoever controls the DNS.
-          for (const answer of answers) {
-            const verdict = classifyAddress(answer.address)
+          for (const { address } of answers) {
+            const verdict = classifyAddress(address)
             if (!verdict.allowed) {
-              callback(new AddressNotAllowedError(answer.address, verdict.reason, hostname), '')
+              callback(new AddressNotAllowedError(address, verdict.reason, hostname), null)
               return
             }
           }
         }
-        const usable = answers.filter((a) => wantedFamily === 0 || a.family === wantedFamily)
-        const first = usable[0]
-        if (!first) {
-          const error: NodeJS.ErrnoException = new Error(`no address found for ${hostname}`)
-          error.code = 'ENOTFOUND'
-          callback(error, '')
-        } else if (lookupOptions.all) {
-          callback(
-            null,
-            usable.map((a) => ({ address: a.address, family: a.family })),
-          )
-        } else {
-          callback(null, first.address, first.family)
+        const addresses = answers.map((answer) => answer.address).slice(0, MAX_ADDRESSES_TRIED)
+        if (addresses.length === 0) {
+          callback(errorWithCode(`no address found for ${hostname}`, 'ENOTFOUND'), null)
+          return
         }
+        connectToFirst(addresses, 0)
       },
-      (error: NodeJS.ErrnoException) => callback(error, ''),
+      (error: Error) => callback(error, null),
     )
+
+    function connectToFirst(addresses: string[], index: number): void {
+      const address = addresses[index]!
+      connect({ ...connectOptions, hostname: address }, (error, socket) => {
+        if (error && index + 1 < addresses.length && isUnreachable(error)) {
+          connectToFirst(addresses, index + 1)
+        } else if (error) {
+          callback(error, null)
+        } else {
+          callback(null, socket!)
+        }
+      })
+    }
   }
+}
+
+const MAX_ADDRESSES_TRIED = 4
+
+function isUnreachable(error: Error): boolean {
+  const code = (error as NodeJS.ErrnoException).code
+  return (
+    code === 'ECONNREFUSED' ||
+    code === 'EHOSTUNREACH' ||
+    code === 'ENETUNREACH' ||
+    code === 'EADDRNOTAVAIL' ||
+    code === 'UND_ERR_CONNECT_TIMEOUT'
+  )
+}
+
+/** A resolver that gives up after `ms`, so a hung DNS server cannot wedge a connection slot. */
+function withTimeout(resolve: ResolveHostname, ms: number): ResolveHostname {
+  return (hostname) =>
+    new Promise((fulfil, reject) => {
+      const timer = setTimeout(
+        () => reject(errorWithCode(`DNS lookup of ${hostname} timed out`, 'ETIMEOUT')),
+        ms,
+      )
+      resolve(hostname).then(
+        (answers) => {
+          clearTimeout(timer)
+          fulfil(answers)
+        },
+        (error: unknown) => {
+          clearTimeout(timer)
+          reject(error)
+        },
+      )
+    })
+}
+
+function errorWithCode(message: string, code: string): NodeJS.ErrnoException {
+  const error: NodeJS.ErrnoException = new Error(message)
+  error.code = code
+  return error
+}
+
+/** Rejects when the signal aborts (never resolves). */
+function aborted(signal: AbortSignal): Promise<never> {
+  return new Promise((_resolve, reject) => {
+    const fail = () => reject(signal.reason)
+    if (signal.aborted) fail()
+    else signal.addEventListener('abort', fail, { once: true })
+  })
 }
 
 function resolveWithSystem(hostname: string): Promise<readonly LookupAddress[]> {
@@ -212,12 +268,6 @@ function resolveWithSystem(hostname: string): Promise<readonly LookupAddress[]> 
       error ? reject(error) : resolve(addresses),
     )
   })
-}
-
-function familyNumber(family: number | string | undefined): 0 | 4 | 6 {
-  if (family === 4 || family === 'IPv4') return 4
-  if (family === 6 || family === 'IPv6') return 6
-  return 0
 }
 
 /**
@@ -314,10 +364,9 @@ function networkReason(error: unknown): string {
   const nested = error instanceof AggregateError ? messageOf(error.errors[0]) : ''
   const text = message || nested || String(error)
   switch (code) {
-    case 'UND_ERR_CONNECT_TIMEOUT':
-      return 'connect timeout'
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
+    case 'ETIMEOUT':
       return `DNS lookup failed (${code}): ${text}`
     default:
       return code && !text.includes(code) ? `${text} (${code})` : text
