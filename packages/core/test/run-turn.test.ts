@@ -96,3 +96,59 @@ describe('runTurn', () => {
     expect(result.effects).toEqual([expect.objectContaining({ callId: 'call-6', async: false })])
   })
 })
+
+describe('the README example', () => {
+  it('runs as written, with a stand-in fetch', async () => {
+    const botFileText = JSON.stringify({
+      id: 'lead-gen',
+      start: 'welcome',
+      blocks: [
+        {
+          id: 'welcome',
+          type: 'buttons',
+          text: 'What brings you here today?',
+          choices: [{ label: 'Just browsing' }],
+          next: 'lookup',
+        },
+        { id: 'lookup', type: 'webhook', webhook: 'crm', next: 'hello' },
+        { id: 'hello', type: 'text', text: 'Hello {{first_name}}!' },
+      ],
+    })
+    const CRM_URL = 'https://crm.example.com/hook'
+    const posted: string[] = []
+    const fetch = async (_url: string, init: { body: string }) => {
+      posted.push(init.body)
+      return new Response('{"first_name":"Ada"}', { status: 200 })
+    }
+
+    const { formatBotIssues, parseWebhookReply, runTurn, validateBot } = await import(
+      '../src/index.js'
+    )
+    const checked = validateBot(JSON.parse(botFileText), { webhooks: ['crm'] })
+    if (!checked.ok) throw new Error(formatBotIssues(checked.issues))
+    const callWebhook = async (effect: WebhookEffect) => {
+      const res = await fetch(CRM_URL, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: effect.body,
+      } as { body: string })
+      return parseWebhookReply({
+        status: res.status,
+        body: new Uint8Array(await res.arrayBuffer()),
+      })
+    }
+    let turn = await runTurn(checked.bot, null, { type: 'start' }, { callWebhook })
+    turn = await runTurn(
+      checked.bot,
+      turn.state,
+      { type: 'reply', text: 'Just browsing' },
+      { callWebhook },
+    )
+
+    expect(shown(turn)).toEqual(['Hello Ada!'])
+    expect(turn.ended).toBe(true)
+    expect(JSON.parse(posted[0]!)).toEqual({
+      conversation: 'Bot: What brings you here today?\nUser: Just browsing\n',
+    })
+  })
+})
