@@ -8,7 +8,13 @@ export * from './schema.js'
 export * from './signature.js'
 export * from './template.js'
 export * from './transcript.js'
-export { callIdOf, DEFAULT_RETRY_TEXTS, MAX_BLOCKS_PER_STEP, step } from './transition.js'
+export {
+  callIdOf,
+  currentInput,
+  DEFAULT_RETRY_TEXTS,
+  MAX_BLOCKS_PER_STEP,
+  step,
+} from './transition.js'
 export * from './types.js'
 export * from './validate.js'
 export * from './webhook-reply.js'

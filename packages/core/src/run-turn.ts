@@ -15,9 +15,9 @@ export interface RunTurnOptions {
    */
   callWebhook: (effect: WebhookEffect) => Promise<WebhookOutcome>
   /**
-   * Most synchronous calls in one turn (default 20): a bot may loop through a webhook (polling,
-   * say), and a turn must end. When reached, the turn returns with the state still waiting
-   * and the pending call as the one synchronous effect in `effects`.
+   * Most synchronous calls in one turn (default 20). A bot may loop through a webhook (polling,
+   * say) and a turn must end: when the limit is reached the conversation ends, as `step` ends
+   * a flow that runs too many blocks, rather than staying stuck on a call nobody will make.
    */
   maxWebhookCalls?: number
 }
@@ -39,9 +39,12 @@ export async function runTurn(
   const effects: WebhookEffect[] = []
   for (let calls = 0; ; calls++) {
     const pending = collect(result.effects, effects)
-    if (!pending || calls === maxWebhookCalls) {
-      if (pending) effects.push(pending)
+    if (!pending) {
       return { state: result.state, responses, input: result.input, ended: result.ended, effects }
+    }
+    if (calls === maxWebhookCalls) {
+      const state: ConversationState = { ...result.state, at: null, waiting: null, ended: true }
+      return { state, responses, input: null, ended: true, effects }
     }
     const outcome = await callWebhook(pending).catch(
       (error: unknown): WebhookOutcome => ({

@@ -94,6 +94,25 @@ export function step(bot: Bot, state: ConversationState | null, event: StepEvent
   }
 }
 
+/**
+ * What a stored conversation is asking for now (contract §4's `input`), e.g. to show a
+ * conversation again after a page reload: null once ended or while a webhook is awaited.
+ */
+export function currentInput(bot: Bot, state: ConversationState): Input | null {
+  if (state.ended || state.waiting !== 'input' || state.at === null) return null
+  const block = blockIndex(bot).get(state.at)
+  return block?.type === 'question' || block?.type === 'buttons' ? inputOf(block) : null
+}
+
+function inputOf(block: QuestionBlock | ButtonsBlock): Input {
+  if (block.type === 'buttons') {
+    return { type: 'buttons', choices: block.choices.map((choice) => ({ label: choice.label })) }
+  }
+  return block.placeholder === undefined
+    ? { type: block.answer }
+    : { type: block.answer, placeholder: block.placeholder }
+}
+
 function startingContext(variables: Record<string, unknown> | undefined): [string, JsonValue][] {
   const context: [string, JsonValue][] = []
   if (typeof variables !== 'object' || variables === null || Array.isArray(variables))
@@ -228,13 +247,7 @@ class Turn {
   }
 
   private waitForInput(block: QuestionBlock | ButtonsBlock): StepResult {
-    const input: Input =
-      block.type === 'buttons'
-        ? { type: 'buttons', choices: block.choices.map((choice) => ({ label: choice.label })) }
-        : block.placeholder === undefined
-          ? { type: block.answer }
-          : { type: block.answer, placeholder: block.placeholder }
-    return this.finish(block.id, 'input', input)
+    return this.finish(block.id, 'input', inputOf(block))
   }
 
   private call(block: WebhookBlock): void {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import {
   type ConversationState,
+  currentInput,
   DEFAULT_RETRY_TEXTS,
   MAX_BLOCKS_PER_STEP,
   parseWebhookReply,
@@ -536,5 +537,19 @@ describe('safety', () => {
     expect(shown(step(leadGen, copy, reply('+33 6 12 34 56 78')))).toEqual([
       'Thanks! We will write to nicolas@joonbot.com.',
     ])
+  })
+})
+
+describe('currentInput', () => {
+  it('gives the input a stored conversation waits for, null at the end or on a webhook', () => {
+    const [start, , afterEmail, done] = converse(leadGen, [
+      'Just browsing',
+      'nicolas@joonbot.com',
+      '0612345678',
+    ])
+    expect(currentInput(leadGen, start!.state)).toEqual(start!.input)
+    expect(currentInput(leadGen, afterEmail!.state)).toEqual({ type: 'phone' })
+    expect(currentInput(leadGen, done!.state)).toBeNull()
+    expect(currentInput(leadGen, { ...afterEmail!.state, waiting: 'webhook' })).toBeNull()
   })
 })
