@@ -98,7 +98,11 @@ function signedContent(id: string, timestamp: number, body: string): Uint8Array<
   return encoder.encode(`${id}.${timestamp}.${body}`)
 }
 
-async function importKey(secret: string): Promise<CryptoKey> {
+// Named through `crypto` rather than the DOM's `CryptoKey`, so hosts compiling this source
+// without the DOM lib (Node-only tsconfigs) typecheck too.
+type HmacKey = Awaited<ReturnType<typeof crypto.subtle.importKey>>
+
+async function importKey(secret: string): Promise<HmacKey> {
   const bytes = secretKeyBytes(secret)
   if (bytes.byteLength === 0) throw new TypeError('webhook secret is empty')
   return crypto.subtle.importKey('raw', bytes, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign'])
