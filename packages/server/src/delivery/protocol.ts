@@ -1,6 +1,7 @@
 import {
   MAX_REPLY_BYTES,
   parseWebhookReply,
+  type SignWebhookInput,
   signWebhook,
   type Webhook,
   type WebhookOutcome,
@@ -80,7 +81,13 @@ export function isProtocolHeader(name: string): boolean {
 export async function buildRequestHeaders(
   webhook: Webhook,
   delivery: WebhookDelivery,
-  options: { userAgent: string; timestampSeconds: number; url: URL },
+  options: {
+    userAgent: string
+    timestampSeconds: number
+    url: URL
+    /** Computes `webhook-signature`; `signWebhook` from `@joon/core` unless given. */
+    sign?: (input: SignWebhookInput) => string | Promise<string>
+  },
 ): Promise<Record<string, string>> {
   const headers: Record<string, string> = Object.create(null)
   for (const [name, value] of Object.entries(webhook.headers ?? {})) {
@@ -97,7 +104,7 @@ export async function buildRequestHeaders(
   headers['webhook-id'] = delivery.id
   headers['webhook-timestamp'] = String(options.timestampSeconds)
   if (webhook.secret !== undefined) {
-    headers['webhook-signature'] = await signWebhook({
+    headers['webhook-signature'] = await (options.sign ?? signWebhook)({
       id: delivery.id,
       timestamp: options.timestampSeconds,
       body: delivery.body,

@@ -1,9 +1,10 @@
+import { createHmac } from 'node:crypto'
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns'
 import { isIP } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { pipeline, type Readable, type Transform } from 'node:stream'
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib'
-import type { Webhook } from '@joon/core'
+import { type SignWebhookInput, signWebhook, type Webhook } from '@joon/core'
 import { Agent, buildConnector } from 'undici'
 import { AddressNotAllowedError, classifyAddress } from './address-guard.js'
 import {
@@ -78,6 +79,7 @@ export function createWebhookSender(options: WebhookSenderOptions): WebhookSende
           userAgent: options.userAgent,
           timestampSeconds: Math.floor(now() / 1000),
           url,
+          sign: signWithNodeCrypto,
         })
       } catch (error) {
         return failureResult(`cannot sign the request: ${messageOf(error)}`, {
@@ -144,6 +146,26 @@ export function createWebhookSender(options: WebhookSenderOptions): WebhookSende
     },
   }
 }
+
+/**
+ * `signWebhook` with node:crypto's HMAC: the same bytes, synchronously, in about 3 µs instead of
+ * the 30 µs WebCrypto takes on Node (a thread-pool round trip per call), which matters on a
+ * synchronous webhook's critical path. Only canonical base64 secrets take this path, where Node's
+ * decoder and the one `signWebhook` mirrors (`@stablelib/base64`) provably agree; anything else
+ * goes to `signWebhook` itself. A test compares both over many random secrets.
+ */
+export function signWithNodeCrypto(input: SignWebhookInput): string | Promise<string> {
+  const encoded = input.secret.startsWith('whsec_') ? input.secret.slice(6) : input.secret
+  if (encoded.length < 4 || !CANONICAL_BASE64.test(encoded)) return signWebhook(input)
+  const key = Buffer.from(encoded, 'base64')
+  if (key.byteLength === 0) return signWebhook(input)
+  const mac = createHmac('sha256', key)
+    .update(`${input.id}.${input.timestamp}.${input.body}`)
+    .digest('base64')
+  return `v1,${mac}`
+}
+
+const CANONICAL_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}(?:==)?|[A-Za-z0-9+/]{3}=?)?$/
 
 /**
  * The connect step of every new connection. Literal IP hosts are checked as they are; hostnames
@@ -303,31 +325,58 @@ async function readCapped(
     decoders.length === 0
       ? body
       : (pipeline([body, ...decoders], () => {
-          // Errors surface through the iteration below.
+          // Errors reach `collect` through the last stream.
         }) as Transform)
-  const chunks: Buffer[] = []
-  let size = 0
-  let overflow = false
   try {
-    for await (const chunk of decoded as AsyncIterable<Buffer>) {
-      if (size + chunk.byteLength > limit) {
-        chunks.push(chunk.subarray(0, limit - size))
-        size = limit
-        overflow = true
-        break
-      }
-      chunks.push(chunk)
-      size += chunk.byteLength
-    }
+    const { chunks, size, overflow } = await collect(decoded, limit)
+    if (overflow) for (const decoder of decoders) decoder.destroy()
+    return { bytes: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size), overflow }
   } catch (error) {
     if (decoders.length > 0 && isZlibError(error)) {
       return `reply could not be decoded (${encodings.join(', ')}: ${messageOf(error)})`
     }
     throw error
-  } finally {
-    if (overflow) for (const decoder of decoders) decoder.destroy()
   }
-  return { bytes: Buffer.concat(chunks, size), overflow }
+}
+
+/**
+ * Gathers a stream's chunks up to `limit` bytes, then stops listening (the caller destroys the
+ * stream). Plain listeners rather than `for await`: this is on every call's critical path, and
+ * an async iterator costs several microseconds for a one-chunk reply.
+ */
+function collect(
+  stream: Readable,
+  limit: number,
+): Promise<{ chunks: Buffer[]; size: number; overflow: boolean }> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    const stop = () => {
+      stream.pause()
+      stream.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose)
+    }
+    const onData = (chunk: Buffer) => {
+      if (size + chunk.byteLength > limit) {
+        chunks.push(chunk.subarray(0, limit - size))
+        stop()
+        resolve({ chunks, size: limit, overflow: true })
+        return
+      }
+      chunks.push(chunk)
+      size += chunk.byteLength
+    }
+    const onEnd = () => {
+      stop()
+      resolve({ chunks, size, overflow: false })
+    }
+    const onError = (error: Error) => {
+      stop()
+      reject(error)
+    }
+    // Destroyed without an error (it should not happen, but a silent hang would be worse).
+    const onClose = () => onError(new Error('the reply stream closed before its end'))
+    stream.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose)
+  })
 }
 
 function createDecoder(coding: string): Transform | undefined {
