@@ -50,8 +50,13 @@ export function matchChoice(
 }
 
 function fold(text: string): string {
-  return text.trim().normalize('NFC').toLocaleLowerCase('und')
+  const trimmed = text.trim()
+  // Unicode normalisation only where it can matter: "é" typed as e + accent matches "é".
+  // (Locale-independent lowercasing: a chat does not know its visitor's locale.)
+  return (NON_ASCII.test(trimmed) ? trimmed.normalize('NFC') : trimmed).toLowerCase()
 }
+
+const NON_ASCII = /[\u0080-\uffff]/
 
 // Local part: the dot-atom of RFC 5322 (no quoted strings, which nobody types into a chat).
 // Domain: dot-separated labels of letters (any script), digits and inner hyphens, ending in

@@ -128,6 +128,7 @@ describe('matchChoice', () => {
     expect(matchChoice(block, ' Demo ')).toBe(block.choices[0])
     expect(matchChoice(block, 'just browsing')).toBe(block.choices[1])
     expect(matchChoice(block, 'éCLAIR')).toBe(block.choices[2])
+    expect(matchChoice(block, 'e\u0301clair')).toBe(block.choices[2])
   })
 
   it('matches nothing else', () => {
