@@ -157,8 +157,13 @@ describe('allowPrivate: true (JOON_ALLOW_PRIVATE_URLS=1)', () => {
       expect(result.outcome, url).toEqual({ kind: 'merge', variables: [['reached', true]] })
     }
     expect(resolved).toEqual(['public.example'])
+    // The socket counter does see real connections (so its zeros above mean something).
+    const { sockets } = await countClientSockets(() =>
+      sender.send(hook(`http://localhost:${port}/`), delivery),
+    )
+    expect(sockets).toBe(1)
     // The Host header names the URL's host, not the address connected to.
-    expect(receiver.requests.at(-1)?.headers.host).toBe(`public.example:${port}`)
+    expect(receiver.requests[5]?.headers.host).toBe(`public.example:${port}`)
   })
 
   it('tries the next checked address when one refuses the connection', async () => {
