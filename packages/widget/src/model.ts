@@ -121,9 +121,10 @@ export function createChatModel(options: ChatModelOptions): ChatModel {
     )
   }
 
-  function resume(id: string, notice: string | null = null) {
+  /** Loads the conversation as the server has it; `explainEnd` when a reply was refused. */
+  function resume(id: string, explainEnd = false) {
     const my = epoch
-    set({ phase: 'loading', notice })
+    set({ phase: 'loading', notice: null })
     client.get(id).then(
       (view) => {
         if (my !== epoch) return
@@ -133,6 +134,7 @@ export function createChatModel(options: ChatModelOptions): ChatModel {
           input: view.input,
           ended: view.ended,
           busy: false,
+          notice: explainEnd && view.ended ? 'This conversation has ended.' : null,
         })
       },
       (err: unknown) => {
@@ -194,9 +196,9 @@ export function createChatModel(options: ChatModelOptions): ChatModel {
         if (my !== epoch) return
         const status = err instanceof ChatApiError ? err.status : 0
         if (status === 409) {
-          // Ended meanwhile (another tab answered, or it timed out): show what the server has.
+          // Ended meanwhile, or another tab answered first: show what the server has now.
           set({ busy: false })
-          resume(id, 'This conversation has ended.')
+          resume(id, true)
         } else if (status === 404) {
           model.reset()
         } else {

@@ -1,0 +1,81 @@
+import { mkdirSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { type Browser, type BrowserContextOptions, chromium, type Page } from 'playwright-core'
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+    ],
+  })
+}
+
+/** Everything a page did that a visitor would call broken. */
+export interface PageTrouble {
+  errors: string[]
+  dialogs: string[]
+}
+
+/** A fresh context (own localStorage) and page; the caller closes the context. */
+export async function openPage(
+  browser: Browser,
+  options: BrowserContextOptions = {},
+): Promise<{ page: Page; trouble: PageTrouble; close: () => Promise<void> }> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, ...options })
+  context.setDefaultTimeout(10_000)
+  const page = await context.newPage()
+  const trouble: PageTrouble = { errors: [], dialogs: [] }
+  page.on('pageerror', (error) => trouble.errors.push(error.message))
+  page.on('console', (message) => {
+    if (message.type() === 'error') trouble.errors.push(message.text())
+  })
+  page.on('dialog', (dialog) => {
+    trouble.dialogs.push(dialog.message())
+    void dialog.dismiss()
+  })
+  return { page, trouble, close: () => context.close() }
+}
+
+const SCREENSHOTS = fileURLToPath(new URL('../screenshots/', import.meta.url))
+
+/** Saves test/screenshots/<name>.png (gitignored) for a human to look at. */
+export async function screenshot(page: Page, name: string): Promise<void> {
+  mkdirSync(SCREENSHOTS, { recursive: true })
+  await page.screenshot({ path: `${SCREENSHOTS}${name}.png`, animations: 'disabled' })
+}
+
+/** The widget's parts, found through its open shadow root (Playwright's CSS pierces it). */
+export function widget(page: Page) {
+  return {
+    launcher: page.getByRole('button', { name: /chat/i }).first(),
+    panel: page.getByRole('dialog'),
+    log: page.getByRole('log'),
+    answer: page.getByRole('textbox', { name: 'Your answer' }),
+    send: page.getByRole('button', { name: 'Send' }),
+    choice: (label: string) => page.getByRole('button', { name: label, exact: true }),
+    typing: page.locator('[data-typing]'),
+    botMessages: () =>
+      page
+        .locator('.group.bot .msg')
+        .evaluateAll((els) => els.map((el) => el.lastChild?.textContent ?? '')),
+    userMessages: () =>
+      page
+        .locator('.group.user .msg')
+        .evaluateAll((els) => els.map((el) => el.lastChild?.textContent ?? '')),
+    /** Whatever in the shadow root has focus, described. */
+    focused: () =>
+      page.evaluate(() => {
+        const root = document.querySelector('[data-joon-widget]')?.shadowRoot
+        const el = root?.activeElement
+        return el ? `${el.tagName.toLowerCase()}.${el.className}` : null
+      }),
+  }
+}
