@@ -2,8 +2,9 @@ import { readFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { BotInput } from '@joon/core'
-import { type AppOptions, createApp } from '../src/app.js'
+import { type AppOptions, createApp, type JoonApp } from '../src/app.js'
 import { MemoryStore } from '../src/store/memory.js'
+import type { Store } from '../src/store/types.js'
 
 export const ADMIN_TOKEN = 'test-admin-token'
 
@@ -12,7 +13,21 @@ export const leadGenBot: BotInput = JSON.parse(
 )
 
 /** An app on a memory store with the admin API on and no rate limit unless asked. */
-export function makeApp(options: Partial<AppOptions> = {}) {
+// biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON replies
+type Reply = { status: number; headers: Headers; json: any }
+type Call = (
+  method: string,
+  path: string,
+  body?: unknown,
+  headers?: Record<string, string>,
+) => Promise<Reply>
+
+export function makeApp(options: Partial<AppOptions> = {}): {
+  app: JoonApp
+  store: Store
+  call: Call
+  admin: (method: string, path: string, body?: unknown) => Promise<Reply>
+} {
   const store = options.store ?? new MemoryStore()
   const app = createApp({ adminToken: ADMIN_TOKEN, rateLimit: 0, ...options, store })
   const call = async (
@@ -28,8 +43,7 @@ export function makeApp(options: Partial<AppOptions> = {}) {
     if (body !== undefined) init.body = typeof body === 'string' ? body : JSON.stringify(body)
     const response = await app.request(path, init)
     const text = await response.text()
-    // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON replies
-    const json: any = text ? JSON.parse(text) : null
+    const json = text ? JSON.parse(text) : null
     return { status: response.status, headers: response.headers, json }
   }
   const admin = (method: string, path: string, body?: unknown) =>

@@ -83,7 +83,7 @@ describe('chat API', () => {
       phone_number: '0612345678',
       conversation:
         "Bot: What brings you here today?\nUser: just browsing\nBot: What's your email address?\nUser: not-an-email\n" +
-        `Bot: ${view.json.messages[3].text}\nUser: nicolas@joonbot.com\nBot: What's your phone number?\nUser: 0612345678\n`,
+        `Bot: ${view.json.messages[4].text}\nUser: nicolas@joonbot.com\nBot: What's your phone number?\nUser: 0612345678\n`,
     })
 
     const full = await admin('GET', `/conversations/${id}`)
