@@ -1,0 +1,50 @@
+import { useEffect, useState } from 'preact/hooks'
+
+/**
+ * Hash routes (`#/bots/lead-gen`), so the server serves one page and any view can be
+ * bookmarked or opened in a new tab.
+ */
+export type Section = 'webhooks' | 'bots' | 'deliveries' | 'conversations'
+
+export interface Route {
+  section: Section
+  /** The webhook, bot or conversation shown; `new` for a new webhook or bot. */
+  id: string | null
+}
+
+const SECTIONS: readonly Section[] = ['webhooks', 'bots', 'deliveries', 'conversations']
+
+export function parseRoute(hash: string): Route {
+  const [section, ...rest] = hash.replace(/^#\/?/, '').split('/')
+  const id = rest.length > 0 ? safeDecode(rest.join('/')) : null
+  return {
+    section: SECTIONS.includes(section as Section) ? (section as Section) : 'webhooks',
+    id: id === '' ? null : id,
+  }
+}
+
+export function href(section: Section, id?: string | null): string {
+  return id ? `#/${section}/${encodeURIComponent(id)}` : `#/${section}`
+}
+
+export function navigate(section: Section, id?: string | null): void {
+  location.hash = href(section, id)
+}
+
+export function useRoute(): Route {
+  const [route, setRoute] = useState(() => parseRoute(location.hash))
+  useEffect(() => {
+    const onChange = () => setRoute(parseRoute(location.hash))
+    addEventListener('hashchange', onChange)
+    return () => removeEventListener('hashchange', onChange)
+  }, [])
+  return route
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text)
+  } catch {
+    return text
+  }
+}
