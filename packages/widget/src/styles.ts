@@ -22,7 +22,7 @@ svg{display:block;fill:none;stroke:currentColor;stroke-width:2;stroke-linecap:ro
 .badge{position:absolute;top:-3px;right:-3px;min-width:22px;height:22px;padding:0 6px;border-radius:11px;border:2px solid #fff;background:#d6336c;color:#fff;font-size:12px;font-weight:700;line-height:18px;text-align:center}
 .panel{position:fixed;z-index:2147483000;bottom:96px;right:20px;width:380px;height:640px;max-height:calc(100vh - 120px);display:flex;flex-direction:column;overflow:hidden;background:#fff;border-radius:16px;box-shadow:0 12px 48px rgba(15,18,30,.24);animation:joon-in .2s ease-out}
 .left .launcher,.left .panel{right:auto;left:20px}
-.full .panel{top:0;left:0;right:auto;bottom:auto;width:100%;height:100%;max-height:none;border-radius:0}
+.full .panel{top:0;left:0;right:auto;bottom:auto;width:100%;height:100%;max-height:none;border-radius:0;animation:none}
 .inline .panel{position:relative;inset:auto;width:100%;height:100%;max-height:none;border:1px solid #e3e6ec;border-radius:12px;box-shadow:none;animation:none}
 @keyframes joon-in{from{opacity:0;transform:translateY(12px)}}
 .head{display:flex;align-items:center;gap:8px;min-height:60px;padding:10px 10px 10px 20px;background:var(--c);color:var(--on)}
@@ -40,7 +40,7 @@ svg{display:block;fill:none;stroke:currentColor;stroke-width:2;stroke-linecap:ro
 .user .msg{background:var(--c);color:var(--on)}
 .user .msg:not(:first-child){border-top-right-radius:6px}
 .user .msg:not(:last-child){border-bottom-right-radius:6px}
-.user .failed{opacity:.65}
+.user .failed{background:#fff;color:#1f2330;border:1px dashed #c92a2a}
 @keyframes joon-pop{from{opacity:0;transform:translateY(6px)}}
 .failure{display:flex;align-items:center;gap:6px;font-size:13px;color:#c92a2a}
 .link{padding:2px 4px;border:0;background:none;color:inherit;font-size:13px;font-weight:600;text-decoration:underline}

@@ -13,22 +13,30 @@ export function isSmallScreen(): boolean {
   )
 }
 
-export type Box = Record<'top' | 'left' | 'width' | 'height', string>
+/** The visual viewport in layout px, and its zoom (< 1 on a page without a viewport meta). */
+export interface Viewport {
+  top: number
+  left: number
+  width: number
+  height: number
+  scale: number
+}
 
 /**
- * Calls `onChange` with the visual viewport's box now and whenever it moves or resizes. The
+ * Calls `onChange` with the visual viewport now and whenever it moves or resizes. The
  * on-screen keyboard shrinks the visual viewport (not the layout one), so a full-screen panel
- * drawn in this box keeps its answer box above the keyboard. Returns the unsubscribe.
+ * drawn in it keeps its answer box above the keyboard. Returns the unsubscribe.
  */
-export function followVisualViewport(onChange: (box: Box) => void): () => void {
+export function followVisualViewport(onChange: (viewport: Viewport) => void): () => void {
   const vv = window.visualViewport
   if (!vv) return () => {}
   const follow = () =>
     onChange({
-      top: `${vv.offsetTop}px`,
-      left: `${vv.offsetLeft}px`,
-      width: `${vv.width}px`,
-      height: `${vv.height}px`,
+      top: vv.offsetTop,
+      left: vv.offsetLeft,
+      width: vv.width,
+      height: vv.height,
+      scale: vv.scale || 1,
     })
   follow()
   vv.addEventListener('resize', follow)
@@ -37,4 +45,30 @@ export function followVisualViewport(onChange: (box: Box) => void): () => void {
     vv.removeEventListener('resize', follow)
     vv.removeEventListener('scroll', follow)
   }
+}
+
+type Style = Record<string, string>
+
+/**
+ * Where the full-screen panel goes: exactly over the visual viewport. A page without a
+ * viewport meta is shown zoomed out (scale ≈ 0.4), which would shrink the panel's 15 px text
+ * to 6 px; it is laid out at the phone's real width and scaled back up instead.
+ */
+export function panelStyle({ top, left, width, height, scale }: Viewport): Style {
+  const k = Math.min(scale, 1)
+  return {
+    top: `${top}px`,
+    left: `${left}px`,
+    width: `${width * k}px`,
+    height: `${height * k}px`,
+    transform: `scale(${1 / k})`,
+    transformOrigin: '0 0',
+  }
+}
+
+/** The launcher, scaled back up to its real size on a zoomed-out page. */
+export function launcherStyle({ scale }: Viewport, position: 'left' | 'right'): Style | undefined {
+  return scale < 1
+    ? { transform: `scale(${1 / scale})`, transformOrigin: `${position} bottom` }
+    : undefined
 }

@@ -51,8 +51,14 @@ describe('the widget against a real @joon/server', () => {
   it('runs the lead-generation conversation to the end, with a refused email on the way', async () => {
     const { page, trouble, close } = await openPage(browser)
     try {
-      const w = await openChat(page, '/lead')
-      expect(await w.launcher.getAttribute('aria-expanded')).toBe('true')
+      await page.goto(`${host.url}/lead`)
+      const launcher = page.getByRole('button', { name: 'Chat', exact: true })
+      expect(await launcher.getAttribute('aria-expanded')).toBe('false')
+      await launcher.click()
+      const w = widget(page)
+      expect(await launcher.getAttribute('aria-expanded')).toBe('true')
+      expect(await w.panel.getAttribute('aria-labelledby')).toBe('joon-title')
+      expect(await page.getByRole('dialog', { name: 'Chat' }).count()).toBe(1)
       await expect.poll(w.botMessages).toEqual(['What brings you here today?'])
 
       await w.choice('Book a demo').click()

@@ -5,12 +5,13 @@ interface LauncherProps {
   open: boolean
   unread: number
   hidden: boolean
+  style: Record<string, string> | undefined
   buttonRef: Ref<HTMLButtonElement>
   onToggle: () => void
 }
 
 /** The floating bubble that opens and closes the panel. */
-export function Launcher({ open, unread, hidden, buttonRef, onToggle }: LauncherProps) {
+export function Launcher({ open, unread, hidden, style, buttonRef, onToggle }: LauncherProps) {
   const badge = !open && unread > 0
   return (
     <button
@@ -18,6 +19,7 @@ export function Launcher({ open, unread, hidden, buttonRef, onToggle }: Launcher
       class="launcher"
       ref={buttonRef}
       hidden={hidden}
+      style={style}
       aria-label={badge ? `Chat, ${unread} unread message${unread > 1 ? 's' : ''}` : 'Chat'}
       aria-expanded={open}
       aria-controls="joon-panel"

@@ -9,12 +9,13 @@ interface PanelProps {
   model: ChatModel
   title: string
   inline: boolean
-  box: Record<string, string> | undefined
+  /** Full-screen placement, as CSSOM properties (a strict style-src CSP allows those). */
+  style: Record<string, string> | undefined
   panelRef: Ref<HTMLDivElement>
 }
 
 /** The chat itself: a dialog over the page for the bubble, a region for the inline element. */
-export function Panel({ state, model, title, inline, box, panelRef }: PanelProps) {
+export function Panel({ state, model, title, inline, style, panelRef }: PanelProps) {
   return (
     // biome-ignore lint/a11y/useAriaPropsSupportedByRole: dialog and region both take a label
     <div
@@ -24,8 +25,7 @@ export function Panel({ state, model, title, inline, box, panelRef }: PanelProps
       role={inline ? 'region' : 'dialog'}
       aria-labelledby="joon-title"
       hidden={!state.open}
-      // CSSOM properties (not a style attribute), so a strict style-src CSP allows them.
-      style={box}
+      style={style}
     >
       <Header title={title} onClose={inline ? undefined : model.close} />
       <Transcript

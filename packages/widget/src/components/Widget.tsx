@@ -1,6 +1,12 @@
 import { Component, createRef } from 'preact'
 import type { ChatModel, ChatState } from '../model.js'
-import { type Box, followVisualViewport, isSmallScreen } from '../viewport.js'
+import {
+  followVisualViewport,
+  isSmallScreen,
+  launcherStyle,
+  panelStyle,
+  type Viewport,
+} from '../viewport.js'
 import { Launcher } from './Launcher.js'
 import { Panel } from './Panel.js'
 
@@ -16,8 +22,8 @@ interface WidgetState {
   chat: ChatState
   /** The panel covers the screen (small screens, bubble only). */
   full: boolean
-  /** Where the full-screen panel goes: the visual viewport. */
-  box?: Box | undefined
+  /** The visual viewport, followed while full screen. */
+  viewport?: Viewport | undefined
 }
 
 /**
@@ -64,20 +70,21 @@ export class Widget extends Component<WidgetProps, WidgetState> {
       if (open) this.panel.current?.querySelector<HTMLElement>('[data-primary]')?.focus()
       else if (focusWasInPanel) this.launcher.current?.focus()
     }
-    if (open !== previous.chat.open || this.state.full !== previous.full) this.followViewport()
+    if (this.state.full !== previous.full) this.followViewport()
   }
 
   followViewport() {
     this.stopFollowing?.()
     this.stopFollowing = undefined
-    if (this.state.full && this.state.chat.open) {
-      this.stopFollowing = followVisualViewport((box) => this.setState({ box }))
-    } else if (this.state.box) {
-      this.setState({ box: undefined })
+    if (this.state.full) {
+      this.stopFollowing = followVisualViewport((viewport) => this.setState({ viewport }))
+    } else if (this.state.viewport) {
+      this.setState({ viewport: undefined })
     }
   }
 
-  render({ model, title, position, inline }: WidgetProps, { chat, full, box }: WidgetState) {
+  render({ model, title, position, inline }: WidgetProps, { chat, full, viewport }: WidgetState) {
+    const fit = full ? viewport : undefined
     return (
       // biome-ignore lint/a11y/noStaticElementInteractions: Escape anywhere in the widget closes it
       <div
@@ -94,6 +101,7 @@ export class Widget extends Component<WidgetProps, WidgetState> {
             open={chat.open}
             unread={chat.unread}
             hidden={full && chat.open}
+            style={fit && launcherStyle(fit, position)}
             buttonRef={this.launcher}
             onToggle={model.toggle}
           />
@@ -103,7 +111,7 @@ export class Widget extends Component<WidgetProps, WidgetState> {
           model={model}
           title={title}
           inline={inline}
-          box={full ? box : undefined}
+          style={fit && panelStyle(fit)}
           panelRef={this.panel}
         />
       </div>

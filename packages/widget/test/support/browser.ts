@@ -55,7 +55,7 @@ export async function screenshot(page: Page, name: string): Promise<void> {
 /** The widget's parts, found through its open shadow root (Playwright's CSS pierces it). */
 export function widget(page: Page) {
   return {
-    launcher: page.getByRole('button', { name: /chat/i }).first(),
+    launcher: page.locator('.launcher'),
     panel: page.getByRole('dialog'),
     log: page.getByRole('log'),
     answer: page.getByRole('textbox', { name: 'Your answer' }),

@@ -157,8 +157,9 @@ export async function startHost(joonUrl: string, pages: Record<string, HostPage>
 export const HOSTILE_CSS = `
 * { all: unset !important }
 html { font-size: 30px }
-body { font: 30px/3 "Comic Sans MS", cursive; letter-spacing: 4px; text-transform: uppercase; color: red }
-div, button, input { box-sizing: content-box; border: 5px dashed lime; margin: 13px; padding: 21px }
+html { font-size: 30px !important }
+body { font: 30px/3 "Comic Sans MS", cursive !important; letter-spacing: 4px !important; text-transform: uppercase !important; color: red !important }
+div, button, input, svg { box-sizing: content-box !important; border: 5px dashed lime !important; margin: 13px !important; padding: 21px !important; display: block !important; position: static !important }
 `
 
 export const STRICT_CSP = "default-src 'self'; style-src 'self'; script-src 'self'"
