@@ -1,6 +1,6 @@
 // `max` metadata: the default `min` set mostly checks lengths, and takes 0000000000 for a number
 // of Côte d'Ivoire. Bundles that use only the protocol functions leave it out (sideEffects: false).
-import { isValidPhoneNumber } from 'libphonenumber-js/max'
+import { type CountryCode, parsePhoneNumberFromString } from 'libphonenumber-js/max'
 import type { AnswerType, ButtonsBlock, Choice, JsonValue } from './schema.js'
 
 export type AnswerValidation = { ok: true; value: JsonValue } | { ok: false }
@@ -74,7 +74,7 @@ function isEmail(text: string): boolean {
  * in international form (`+33 …`) is checked for its own region. Any region accepting it is
  * enough: a chat rarely knows its visitor's country.
  */
-export const PHONE_REGIONS = [
+export const PHONE_REGIONS: readonly CountryCode[] = [
   'FR',
   'US',
   'GB',
@@ -107,8 +107,15 @@ const PHONE_CHARACTERS = /^\+?[\d\s().\-/]{4,30}$/
 
 function isPhoneNumber(text: string): boolean {
   if (!PHONE_CHARACTERS.test(text)) return false
-  if (text.startsWith('+')) return isValidPhoneNumber(text)
-  return PHONE_REGIONS.some((region) => isValidPhoneNumber(text, region))
+  if (text.startsWith('+')) return isValidIn(text, undefined)
+  return PHONE_REGIONS.some((region) => isValidIn(text, region))
+}
+
+function isValidIn(text: string, region: CountryCode | undefined): boolean {
+  // extract: false, since the whole text is the number: about twice as fast as searching it.
+  const options =
+    region === undefined ? { extract: false } : { defaultCountry: region, extract: false }
+  return parsePhoneNumberFromString(text, options)?.isValid() === true
 }
 
 /**
