@@ -1,5 +1,9 @@
+import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { fileURLToPath } from 'node:url'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { widgetBundlePath } from '../src/bundle-path.ts'
 import { HOSTILE_LABEL } from './support/bots.ts'
 import { launchChromium, openPage, screenshot, widget } from './support/browser.ts'
 import { startHost, startJoon } from './support/servers.ts'
@@ -19,18 +23,38 @@ const embed = (bot: string, attributes = '') =>
 
 beforeAll(async () => {
   ;[browser, joon] = await Promise.all([launchChromium(), startJoon()])
-  host = await startHost(joon.url, {
-    '/lead': { body: embed('lead-gen') },
-    '/orders': { body: embed('orders', 'data-title="Order help"') },
-    '/hostile': { body: embed('hostile') },
-    '/kinds': { body: embed('kinds') },
-    '/twice': {
-      body: `${embed('lead-gen')}<script src="${joon.url}/widget.js" data-bot="orders" defer></script>`,
+  const resolve = createRequire(import.meta.url).resolve
+  host = await startHost(
+    joon.url,
+    {
+      '/lead': { body: embed('lead-gen') },
+      '/orders': { body: embed('orders', 'data-title="Order help"') },
+      '/hostile': { body: embed('hostile') },
+      '/kinds': { body: embed('kinds') },
+      '/twice': {
+        body: `${embed('lead-gen')}<script src="${joon.url}/widget.js" data-bot="orders" defer></script>`,
+      },
+      '/inline': {
+        body: `<h1>Support</h1><joon-chat bot="orders" server="${joon.url}" heading="Orders"></joon-chat><script src="${joon.url}/widget.js" defer></script>`,
+      },
+      // The ESM build as a bundler would use it: Preact is the page's own.
+      '/esm': {
+        head: `<script type="importmap">${JSON.stringify({ imports: { preact: '/vendor/preact.js', 'preact/jsx-runtime': '/vendor/jsx-runtime.js' } })}</script>`,
+        body: `<h1>App</h1><script type="module">
+        import { mount } from '/esm/index.js'
+        window.widget = mount({ container: document.body, server: '${joon.url}', bot: 'orders', title: 'ESM', position: 'left' })
+      </script>`,
+      },
     },
-    '/inline': {
-      body: `<h1>Support</h1><joon-chat bot="orders" server="${joon.url}" heading="Orders"></joon-chat><script src="${joon.url}/widget.js" defer></script>`,
+    {
+      '/esm/index.js': fileURLToPath(new URL('../dist/index.js', import.meta.url)),
+      '/vendor/preact.js': resolve('preact').replace(/preact\.js$/, 'preact.module.js'),
+      '/vendor/jsx-runtime.js': resolve('preact/jsx-runtime').replace(
+        /jsxRuntime\.js$/,
+        'jsxRuntime.module.js',
+      ),
     },
-  })
+  )
 })
 
 afterAll(async () => {
@@ -424,5 +448,34 @@ describe('the widget against a real @joon/server', () => {
     } finally {
       await close()
     }
+  })
+
+  it('mounts from the ESM build with mount(), driven and unmounted through its return value', async () => {
+    const { page, trouble, close } = await openPage(browser)
+    try {
+      await page.goto(`${host.url}/esm`)
+      const w = widget(page)
+      await expect.poll(() => w.launcher.isVisible()).toBe(true)
+      await page.evaluate(() => (window as unknown as { widget: { open(): void } }).widget.open())
+      await expect.poll(() => page.getByRole('dialog', { name: 'ESM' }).isVisible()).toBe(true)
+      await expect.poll(w.botMessages).toEqual(['Your order number?'])
+      expect((await w.panel.boundingBox())?.x).toBe(20)
+      await page.evaluate(() => (window as unknown as { widget: () => void }).widget())
+      expect(await page.locator('[data-joon-widget]').count()).toBe(0)
+      expect(trouble).toEqual({ errors: [], dialogs: [] })
+    } finally {
+      await close()
+    }
+  })
+
+  it('is the bundle the server serves at /widget.js, with an ETag and CORS', async () => {
+    const response = await fetch(`${joon.url}/widget.js`, { headers: { origin: host.url } })
+    expect(response.status).toBe(200)
+    expect(response.headers.get('access-control-allow-origin')).toBe('*')
+    const etag = response.headers.get('etag')
+    expect(etag).toBeTruthy()
+    expect(await response.text()).toBe(readFileSync(widgetBundlePath, 'utf8'))
+    const again = await fetch(`${joon.url}/widget.js`, { headers: { 'if-none-match': etag! } })
+    expect(again.status).toBe(304)
   })
 })

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
@@ -111,9 +112,20 @@ export interface HostPage {
  * `127.0.0.1`), as in production. For pages whose CSP allows only 'self', it also proxies
  * /widget.js and /api/ to the Joon server, as a site behind one reverse proxy would.
  */
-export async function startHost(joonUrl: string, pages: Record<string, HostPage>) {
+export async function startHost(
+  joonUrl: string,
+  pages: Record<string, HostPage>,
+  /** Static files by URL path: JavaScript modules read from disk. */
+  files: Record<string, string> = {},
+) {
   const server = createServer(async (request, response) => {
     const path = request.url ?? '/'
+    const file = files[path]
+    if (file) {
+      response.writeHead(200, { 'content-type': 'text/javascript' })
+      response.end(readFileSync(file))
+      return
+    }
     if (path === '/widget.js' || path.startsWith('/api/')) {
       const body = request.method === 'GET' ? undefined : await readBody(request)
       const upstream = await fetch(joonUrl + path, {
