@@ -70,6 +70,8 @@ interface Leased {
 interface Lane {
   inFlight: number
   parked: Leased[]
+  /** The store may hold more due deliveries for this webhook than the worker took. */
+  mayHaveMore: boolean
 }
 
 /** The longest a webhook call may take (contract §3). */
@@ -83,6 +85,8 @@ const ERROR_PAUSE_MS = 1_000
 /** When something is due that the worker cannot take (its webhook is busy), look again after this. */
 const BUSY_RECHECK_MS = 100
 const LOG_EVERY_MS = 10_000
+/** See `#leaseThrottleMs`. */
+const FALLBACK_LEASE_INTERVAL_MS = 10
 
 /**
  * Starts the background worker that sends asynchronous webhooks from the store's outbox.
@@ -110,7 +114,6 @@ class OutboxWorker {
   readonly #lanes = new Map<string, Lane>()
   readonly #running = new Set<Promise<void>>()
   #inFlight = 0
-  #parked = 0
 
   /** Something happened that may make a lease worthwhile (a wake, a freed lane, the start). */
   #trigger = true
@@ -126,6 +129,7 @@ class OutboxWorker {
   #longestTimeoutMs = MAX_WEBHOOK_TIMEOUT_MS
   #webhooksCheckedAt = Number.NEGATIVE_INFINITY
   #abandoned = 0
+  #lastLeaseAt = Number.NEGATIVE_INFINITY
   #abandonLoggedAt = Number.NEGATIVE_INFINITY
 
   constructor(options: DeliveryWorkerOptions) {
@@ -165,7 +169,6 @@ class OutboxWorker {
     await this.#loop
     // Parked deliveries stay leased until their lease runs out; then any worker takes them.
     for (const lane of this.#lanes.values()) lane.parked.length = 0
-    this.#parked = 0
     if (this.#running.size === 0) return
     let timer: NodeJS.Timeout | undefined
     const timedOut = await Promise.race([
@@ -190,6 +193,11 @@ class OutboxWorker {
         if (this.#inFlight >= this.#concurrency) {
           await this.#wait(null)
         } else if (this.#trigger || this.#moreDue) {
+          const wait = this.#leaseThrottleMs()
+          if (wait > 0) {
+            await this.#wait(wait)
+            continue
+          }
           this.#trigger = false
           await this.#lease()
         } else {
@@ -234,6 +242,19 @@ class OutboxWorker {
     this.#signal?.()
   }
 
+  /**
+   * With a store that ignores `skipWebhooks`, every lease also hands back deliveries of the
+   * busy webhooks; leasing at the pace a fast webhook frees slots would pile them up. While a
+   * webhook is busy, leases are spaced out instead.
+   */
+  #leaseThrottleMs(): number {
+    if (this.#storeSkips !== false) return 0
+    const wait = this.#lastLeaseAt + FALLBACK_LEASE_INTERVAL_MS - this.#now()
+    if (wait <= 0) return 0
+    for (const lane of this.#lanes.values()) if (!this.#leasable(lane)) return wait
+    return 0
+  }
+
   /** Whether the worker wants more deliveries for this webhook (see `#lease`). */
   #leasable(lane: Lane): boolean {
     const held = lane.inFlight + lane.parked.length
@@ -243,29 +264,20 @@ class OutboxWorker {
   async #lease(): Promise<void> {
     await this.#refreshWebhookTimeouts()
     const now = this.#now()
+    this.#lastLeaseAt = now
     const skip: string[] = []
-    let smallestRoom = this.#perWebhook
-    for (const [name, lane] of this.#lanes) {
-      if (!this.#leasable(lane)) skip.push(name)
-      else
-        smallestRoom = Math.min(
-          smallestRoom,
-          2 * this.#perWebhook - lane.inFlight - lane.parked.length,
-        )
-    }
-    // A store that honours `skipWebhooks` gives each webhook at most `perWebhook` more, so
-    // one holds at most twice that: as many in flight, as many ready to go. A store that
-    // does not would hand back busy webhooks' deliveries on every lease; take few, then.
-    const perWebhookLimit =
-      this.#storeSkips === false
-        ? skip.length > 0
-          ? 1
-          : Math.max(1, smallestRoom)
-        : this.#perWebhook
+    for (const [name, lane] of this.#lanes) if (!this.#leasable(lane)) skip.push(name)
+    // A store that honours `skipWebhooks` hands a webhook at most `perWebhook` more while it
+    // holds no more than that, so each holds at most twice that: as many in flight, as many
+    // ready to go. One that ignores it hands back busy webhooks' deliveries on every lease:
+    // they wait in their lane (leases are spaced out meanwhile, see `#leaseThrottleMs`).
+    const perWebhookLimit = this.#perWebhook
+    // Enough for the free slots and a lane's worth of spares; each webhook is held to its own
+    // limit anyway. With a store that does not skip, the busy ones get their share on top, so
+    // they cannot crowd the others out of the lease.
     const limit =
-      this.#concurrency -
+      2 * this.#concurrency -
       this.#inFlight +
-      Math.max(0, this.#concurrency - this.#parked) +
       (this.#storeSkips === false ? perWebhookLimit * skip.length : 0)
     const request: LeaseRequest = {
       now,
@@ -277,12 +289,18 @@ class OutboxWorker {
     }
     const records = await this.#store.leaseDueDeliveries(request)
     this.#moreDue = records.length >= limit
+
+    const taken = new Map<string, number>()
+    for (const record of records) taken.set(record.webhook, (taken.get(record.webhook) ?? 0) + 1)
+    const skipped = new Set(skip)
+    for (const [name, lane] of this.#lanes) {
+      lane.mayHaveMore = skipped.has(name) || (taken.get(name) ?? 0) >= perWebhookLimit
+    }
     if (records.length === 0) return
 
-    const names = [...new Set(records.map((record) => record.webhook))]
     const webhooks = new Map<string, Webhook | null>()
     await Promise.all(
-      names.map(async (name) => {
+      [...taken.keys()].map(async (name) => {
         const webhook = await this.#store.getWebhook(name)
         webhooks.set(name, webhook)
         if (webhook && webhook.timeoutMs > this.#longestTimeoutMs) {
@@ -291,17 +309,19 @@ class OutboxWorker {
       }),
     )
 
-    const skipped = new Set(skip)
-    const hardCap = 2 * this.#perWebhook + this.#concurrency
+    // Only memory bounds what waits in a lane: whatever cannot be sent before its lease runs
+    // short is dropped at `#pump` anyway, and taken again once the lease is over.
+    const hardCap = 2 * this.#perWebhook + 16 * this.#concurrency
     for (const record of records) {
       if (skipped.has(record.webhook)) this.#noteStoreIgnoresSkip()
-      else if (skip.length > 0 && this.#storeSkips === null) this.#storeSkips = true
       let lane = this.#lanes.get(record.webhook)
       if (!lane) {
-        lane = { inFlight: 0, parked: [] }
+        lane = { inFlight: 0, parked: [], mayHaveMore: false }
         this.#lanes.set(record.webhook, lane)
       }
+      lane.mayHaveMore ||= (taken.get(record.webhook) ?? 0) >= perWebhookLimit
       if (lane.inFlight + lane.parked.length >= hardCap) {
+        // Left leased and unsent: the lease runs out and any worker takes it again.
         this.#abandon(1)
         continue
       }
@@ -310,7 +330,11 @@ class OutboxWorker {
         webhook: webhooks.get(record.webhook) ?? null,
         leaseUntil: record.leaseUntil ?? now + request.leaseMs,
       })
-      this.#parked++
+    }
+    // A webhook that got all it asked for and still has room: fill its lane before the
+    // first slot frees, so the next attempt starts without waiting for a lease.
+    for (const lane of this.#lanes.values()) {
+      if (lane.mayHaveMore && this.#leasable(lane)) this.#trigger = true
     }
   }
 
@@ -362,7 +386,6 @@ class OutboxWorker {
           if (lane.inFlight === 0) this.#lanes.delete(name)
           continue
         }
-        this.#parked--
         // Moving the lane to the back of the map is the round-robin.
         this.#lanes.delete(name)
         this.#lanes.set(name, lane)
@@ -392,15 +415,16 @@ class OutboxWorker {
         this.#log('delivery.worker_error', { id: item.record.id, error: describe(error) })
       })
       .finally(() => {
-        const wasLeasable = this.#leasable(lane)
         lane.inFlight--
         this.#inFlight--
         this.#running.delete(running)
+        // A freed slot is worth a lease only if more may be waiting for it.
+        if (this.#moreDue || (lane.mayHaveMore && this.#leasable(lane))) this.#trigger = true
         if (lane.inFlight === 0 && lane.parked.length === 0 && this.#lanes.get(name) === lane) {
           this.#lanes.delete(name)
         }
-        // A freed slot is worth a lease only if more may be waiting for it.
-        if (this.#moreDue || !wasLeasable) this.#trigger = true
+        // The next parked delivery goes now, not when the loop next comes round.
+        this.#pump()
         this.#notify()
       })
     this.#running.add(running)
