@@ -16,8 +16,7 @@ button{cursor:pointer;-webkit-tap-highlight-color:transparent}
 :focus-visible{outline:2px solid var(--ink);outline-offset:2px}
 svg{display:block;fill:none;stroke:currentColor;stroke-width:2;stroke-linecap:round;stroke-linejoin:round}
 .sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
-.launcher{position:fixed;z-index:2147483000;bottom:20px;right:20px;width:60px;height:60px;padding:0;border:0;border-radius:30px;background:var(--c);color:var(--on);display:flex;align-items:center;justify-content:center;box-shadow:0 6px 20px rgba(15,18,30,.28);transition:transform .15s ease}
-.launcher:hover{transform:scale(1.06)}
+.launcher{position:fixed;z-index:2147483000;bottom:20px;right:20px;width:60px;height:60px;padding:0;border:0;border-radius:30px;background:var(--c);color:var(--on);display:flex;align-items:center;justify-content:center;box-shadow:0 6px 20px rgba(15,18,30,.28)}
 .launcher svg{width:28px;height:28px}
 .badge{position:absolute;top:-3px;right:-3px;min-width:22px;height:22px;padding:0 6px;border-radius:11px;border:2px solid #fff;background:#d6336c;color:#fff;font-size:12px;font-weight:700;line-height:18px;text-align:center}
 .panel{position:fixed;z-index:2147483000;bottom:96px;right:20px;width:380px;height:640px;max-height:calc(100vh - 120px);display:flex;flex-direction:column;overflow:hidden;background:#fff;border-radius:16px;box-shadow:0 12px 48px rgba(15,18,30,.24);animation:joon-in .2s ease-out}
@@ -64,7 +63,7 @@ svg{display:block;fill:none;stroke:currentColor;stroke-width:2;stroke-linecap:ro
 .choice[aria-disabled=true]{opacity:.5;cursor:default}
 .notice{margin:0 0 10px;font-size:14px;text-align:center;color:#495057}
 .primary{display:block;width:100%;height:44px;border:0;border-radius:22px;background:var(--c);color:var(--on);font-weight:600}
-@media (prefers-reduced-motion:reduce){*{animation:none!important;transition:none!important}}
+@media (prefers-reduced-motion:reduce){*{animation:none!important}}
 `
 }
 

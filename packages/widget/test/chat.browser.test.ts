@@ -37,6 +37,11 @@ beforeAll(async () => {
       '/inline': {
         body: `<h1>Support</h1><joon-chat bot="orders" server="${joon.url}" heading="Orders"></joon-chat><script src="${joon.url}/widget.js" defer></script>`,
       },
+      // In <head> without defer (no body yet), from the site's origin, data-server elsewhere.
+      '/in-head': {
+        head: `<script src="/widget.js" data-bot="lead-gen" data-server="${joon.url}/"></script>`,
+        body: '<h1>Acme</h1>',
+      },
       // The ESM build as a bundler would use it: Preact is the page's own.
       '/esm': {
         head: `<script type="importmap">${JSON.stringify({ imports: { preact: '/vendor/preact.js', 'preact/jsx-runtime': '/vendor/jsx-runtime.js' } })}</script>`,
@@ -173,7 +178,7 @@ describe('the widget against a real @joon/server', () => {
           )
           snapshots.push({
             t: performance.now(),
-            typing: !!root.querySelector('[data-typing]'),
+            typing: !!root.querySelector('.typing'),
             messages,
           })
         }).observe(root, { subtree: true, childList: true, characterData: true })
@@ -477,5 +482,23 @@ describe('the widget against a real @joon/server', () => {
     expect(await response.text()).toBe(readFileSync(widgetBundlePath, 'utf8'))
     const again = await fetch(`${joon.url}/widget.js`, { headers: { 'if-none-match': etag! } })
     expect(again.status).toBe(304)
+  })
+
+  it('waits for the body when loaded in <head>, and talks to data-server rather than its origin', async () => {
+    const { page, trouble, close } = await openPage(browser)
+    try {
+      const api: string[] = []
+      page.on('request', (request) => {
+        if (request.url().includes('/api/')) api.push(new URL(request.url()).origin)
+      })
+      await page.goto(`${host.url}/in-head`)
+      const w = widget(page)
+      await w.launcher.click()
+      await expect.poll(w.botMessages).toEqual(['What brings you here today?'])
+      expect(new Set(api)).toEqual(new Set([joon.url]))
+      expect(trouble).toEqual({ errors: [], dialogs: [] })
+    } finally {
+      await close()
+    }
   })
 })

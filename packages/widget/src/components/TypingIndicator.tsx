@@ -1,7 +1,7 @@
 /** Three dots while the bot "types" (an instruction's delay). Screen readers hear the message. */
 export function TypingIndicator() {
   return (
-    <div class="typing" aria-hidden="true" data-typing="">
+    <div class="typing" aria-hidden="true">
       <i />
       <i />
       <i />

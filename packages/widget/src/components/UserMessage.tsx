@@ -11,7 +11,7 @@ export function UserMessage({
   const failed = item.status === 'failed'
   return (
     <>
-      <div class={failed ? 'msg failed' : 'msg'} data-status={item.status}>
+      <div class={failed ? 'msg failed' : 'msg'}>
         <span class="sr">You: </span>
         {item.text}
       </div>

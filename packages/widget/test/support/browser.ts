@@ -61,7 +61,7 @@ export function widget(page: Page) {
     answer: page.getByRole('textbox', { name: 'Your answer' }),
     send: page.getByRole('button', { name: 'Send' }),
     choice: (label: string) => page.getByRole('button', { name: label, exact: true }),
-    typing: page.locator('[data-typing]'),
+    typing: page.locator('.typing'),
     botMessages: () =>
       page
         .locator('.group.bot .msg')
