@@ -1,4 +1,5 @@
 import { Component, createRef } from 'preact'
+import { focusPrimary, hasFocusWithin } from '../focus.js'
 import type { ChatModel, ChatState } from '../model.js'
 import { AnswerBox } from './AnswerBox.js'
 import { QuickReplies } from './QuickReplies.js'
@@ -25,14 +26,12 @@ export class Footer extends Component<FooterProps> {
   ref = createRef<HTMLDivElement>()
 
   override getSnapshotBeforeUpdate(): boolean {
-    const el = this.ref.current
-    const active = (el?.getRootNode() as ShadowRoot | undefined)?.activeElement
-    return !!active && !!el?.contains(active)
+    return hasFocusWithin(this.ref.current)
   }
 
   override componentDidUpdate(previous: FooterProps, _: unknown, hadFocus: boolean) {
     if (hadFocus && kindOf(previous.state) !== kindOf(this.props.state)) {
-      this.ref.current?.querySelector<HTMLElement>('[data-primary]')?.focus()
+      focusPrimary(this.ref.current)
     }
   }
 

@@ -1,4 +1,5 @@
 import { Component, createRef } from 'preact'
+import { focusPrimary, hasFocusWithin } from '../focus.js'
 import type { ChatModel, ChatState } from '../model.js'
 import {
   followVisualViewport,
@@ -59,15 +60,13 @@ export class Widget extends Component<WidgetProps, WidgetState> {
 
   /** Read before the DOM changes: is the visitor in the panel that is about to hide? */
   override getSnapshotBeforeUpdate(): boolean {
-    const panel = this.panel.current
-    const active = (panel?.getRootNode() as ShadowRoot | undefined)?.activeElement
-    return !!active && !!panel?.contains(active)
+    return hasFocusWithin(this.panel.current)
   }
 
   override componentDidUpdate(_: WidgetProps, previous: WidgetState, focusWasInPanel: boolean) {
     const { open } = this.state.chat
     if (open !== previous.chat.open) {
-      if (open) this.panel.current?.querySelector<HTMLElement>('[data-primary]')?.focus()
+      if (open) focusPrimary(this.panel.current)
       else if (focusWasInPanel) this.launcher.current?.focus()
     }
     if (this.state.full !== previous.full) this.followViewport()
