@@ -448,8 +448,14 @@ describe('the widget against a real @joon/server', () => {
       expect(await page.locator('.launcher').count()).toBe(0)
       const box = await page.locator('joon-chat').boundingBox()
       expect(box?.height).toBe(560)
-      expect(trouble).toEqual({ errors: [], dialogs: [] })
       await screenshot(page, 'inline-element')
+      // Another bot: the element starts over with it.
+      await page.locator('joon-chat').evaluate((el) => el.setAttribute('bot', 'lead-gen'))
+      await expect
+        .poll(() => widget(page).log.textContent())
+        .toContain('What brings you here today?')
+      expect(await page.getByRole('region').count()).toBe(1)
+      expect(trouble).toEqual({ errors: [], dialogs: [] })
     } finally {
       await close()
     }
