@@ -69,6 +69,7 @@ async function main() {
       deliveryStatus: secretOf('delivery-status'),
     },
     shopUrl: () => shopUrl,
+    log: (line) => console.log(`  owner API: ${line}`),
   })
   const ownerServer = await listen(owner.app.fetch, config.apiPort, config.host, 'DEMO_API_PORT')
   const apiPort = (ownerServer.address() as { port: number }).port
@@ -90,7 +91,9 @@ async function main() {
       allowPrivateUrls: true, // the owner's API is on this machine
       retrySchedule: DEMO_RETRY_SCHEDULE,
       site: createShop({ leadsUrl: apiUrl }),
-      log: (event, fields) => console.log(`  joon: ${event} ${JSON.stringify(fields)}`),
+      log: (event, fields) => {
+        if (!event.startsWith('debug.')) console.log(`  joon: ${event} ${JSON.stringify(fields)}`)
+      },
     }).catch(async (error: unknown) => {
       await store.close()
       throw portError(error, config.port, 'DEMO_PORT')

@@ -14,6 +14,8 @@ export interface OwnerApiOptions {
   secrets: { leads: string; orderStatus: string; deliveryStatus: string }
   /** Where the shop runs, for the link on the leads page (known once Joon listens). */
   shopUrl: () => string
+  /** Told about each call received, one line each, for the demo's console. */
+  log?: (line: string) => void
   now?: () => Date
 }
 
@@ -51,6 +53,7 @@ const PARCELS: Record<string, { delivery_status: string; delivery_method: string
 
 export function createOwnerApi(options: OwnerApiOptions) {
   const now = options.now ?? (() => new Date())
+  const log = options.log ?? (() => {})
   // Newest last; keyed by webhook-id, because Joon delivers at least once.
   const leads = new Map<string, ReceivedLead>()
   const calls: SyncCall[] = []
@@ -68,6 +71,9 @@ export function createOwnerApi(options: OwnerApiOptions) {
       if (!leads.has(webhookId)) {
         leads.set(webhookId, { webhookId, receivedAt: now().toISOString(), body: c.var.body })
         if (leads.size > KEEP) leads.delete(leads.keys().next().value ?? '')
+        log(`lead received from ${String(c.var.payload.email ?? '?')} (webhook-id ${webhookId})`)
+      } else {
+        log(`lead ${webhookId} received again (a retry): already stored`)
       }
       return c.body(null, 204)
     })
@@ -81,6 +87,7 @@ export function createOwnerApi(options: OwnerApiOptions) {
           : [text(`I can't find order ${number}. Its number is in your confirmation email.`, 1000)],
       }
       recordCall({ hook: 'order-status', ...called(c.var.body, reply) })
+      log(`order ${number} looked up: answered ${reply.responses.length} message(s)`)
       return c.json(reply)
     })
     // Synchronous webhook answering with plain keys: Joon merges them into the context.
@@ -93,6 +100,7 @@ export function createOwnerApi(options: OwnerApiOptions) {
         delivery_method: 'Standard shipping',
       }
       recordCall({ hook: 'delivery-status', ...called(c.var.body, reply) })
+      log(`parcel ${tracking} looked up: ${reply.delivery_status}`)
       return c.json(reply)
     })
     .get('/leads.json', (c) => c.json({ leads: [...leads.values()] }))

@@ -119,6 +119,7 @@ describe('pnpm demo', () => {
     await expect
       .poll(() => log.textContent())
       .toContain('Thanks! We will write to nicolas@joonbot.com.')
+    await settle(page)
     await page.screenshot({ path: join(SHOTS, 'lead-gen.png') })
 
     // The owner's API received it, signature verified, with the exact keys and transcript.
@@ -155,6 +156,7 @@ describe('pnpm demo', () => {
     expect(first).toBeGreaterThanOrEqual(1_500)
     expect(second).toBeGreaterThanOrEqual(3_500)
     await expect(page.getByRole('button', { name: 'Check another order' }).count()).resolves.toBe(1)
+    await settle(page)
     await page.screenshot({ path: join(SHOTS, 'order-status.png') })
     await leave(page)
   })
@@ -167,6 +169,7 @@ describe('pnpm demo', () => {
       .poll(() => log.textContent())
       .toContain('Parcel ACME-42: out for delivery. Delivery method: Express courier.')
     await expect.poll(() => log.textContent()).toContain('The courier will ring before 6 pm.')
+    await settle(page)
     await page.screenshot({ path: join(SHOTS, 'delivery-status.png') })
     await leave(page)
   })
@@ -205,6 +208,11 @@ async function openShop(path: string): Promise<Page> {
   await page.getByRole('button', { name: /^chat/i }).click()
   await expect.poll(() => page.getByRole('log').isVisible()).toBe(true)
   return page
+}
+
+/** Lets the last messages finish fading in, so a screenshot shows them as a visitor does. */
+async function settle(page: Page) {
+  await page.waitForTimeout(800)
 }
 
 /** Closes the visitor's browser, checking the page logged no error on the way. */
