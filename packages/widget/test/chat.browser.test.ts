@@ -405,7 +405,7 @@ describe('the widget against a real @joon/server', () => {
       await expect.poll(field).toEqual(['url', 'url', 'url'])
       await w.answer.fill('example.com')
       await w.answer.press('Enter')
-      await expect.poll(field).toEqual(['date', 'none', 'off'])
+      await expect.poll(field).toEqual(['date', 'text', 'off'])
       await w.answer.fill('2030-01-31')
       await w.answer.press('Enter')
       await expect.poll(w.botMessages).toContain('Done.')

@@ -16,7 +16,7 @@ const FIELDS: Record<Exclude<InputType, 'buttons'>, Field> = {
   phone: { type: 'tel', inputMode: 'tel', autocomplete: 'tel' },
   number: { type: 'text', inputMode: 'decimal', autocomplete: 'off' },
   url: { type: 'url', inputMode: 'url', autocomplete: 'url' },
-  date: { type: 'date', inputMode: 'none', autocomplete: 'off' },
+  date: { type: 'date', inputMode: 'text', autocomplete: 'off' },
 }
 
 interface AnswerBoxProps {
