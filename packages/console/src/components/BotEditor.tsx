@@ -133,7 +133,7 @@ export function BotEditor({
       <div class="card">
         <div class="editor-head">
           <h2 id="bot-editor-title">{bot ? `Bot ${bot.id}` : 'New bot'}</h2>
-          {dirty ? <span class="badge badge-pending">Unsaved changes</span> : null}
+          {dirty ? <span class="badge badge-note">Unsaved changes</span> : null}
         </div>
         {message ? <Notice kind={message.kind}>{message.text}</Notice> : null}
         <div class="editor-grid">

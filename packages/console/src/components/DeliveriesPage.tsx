@@ -101,6 +101,14 @@ export function DeliveriesPage({ api }: { api: AdminClient }) {
           {deliveries.length > 0 ? (
             <table class="deliveries">
               <caption class="visually-hidden">Deliveries, newest first</caption>
+              <colgroup>
+                <col class="col-status" />
+                <col class="col-webhook" />
+                <col class="col-created" />
+                <col class="col-attempts" />
+                <col />
+                <col class="col-actions" />
+              </colgroup>
               <thead>
                 <tr>
                   <th scope="col">Status</th>

@@ -55,10 +55,15 @@ export function DeliveryItem({
     }
   }
 
+  // The error already names the status ("HTTP 500; reply: …"); alone, the status says enough.
   const last =
     delivery.attempts === 0
       ? 'Not tried yet'
-      : `${delivery.lastStatus === null ? 'No response' : `HTTP ${delivery.lastStatus}`}${delivery.lastError ? ` · ${excerpt(delivery.lastError, 80)}` : ''}`
+      : delivery.lastError
+        ? excerpt(delivery.lastError, 100)
+        : delivery.lastStatus === null
+          ? 'No response'
+          : `HTTP ${delivery.lastStatus}`
 
   return (
     <tbody class={expanded ? 'delivery is-open' : 'delivery'}>

@@ -10,15 +10,14 @@ export interface ReceivedCall {
 export async function startReceiver() {
   const calls: ReceivedCall[] = []
   let status = 200
+  let errorBody = '{"error":"the receiver is down for the test"}'
   const server = createServer((request, response) => {
     const chunks: Buffer[] = []
     request.on('data', (chunk: Buffer) => chunks.push(chunk))
     request.on('end', () => {
       calls.push({ headers: request.headers, body: Buffer.concat(chunks).toString('utf8') })
       response.writeHead(status, { 'content-type': 'application/json' })
-      response.end(
-        status < 300 ? '{"received":true}' : '{"error":"the receiver is down for the test"}',
-      )
+      response.end(status < 300 ? '{"received":true}' : errorBody)
     })
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -26,8 +25,10 @@ export async function startReceiver() {
   return {
     url: `http://127.0.0.1:${port}/hooks`,
     calls,
-    answer(next: number) {
+    /** Answers `next` from now on; a failure with `body` when given. */
+    answer(next: number, body?: string) {
       status = next
+      if (body !== undefined) errorBody = body
     },
     close: () =>
       new Promise<void>((resolve) => {

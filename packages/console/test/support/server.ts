@@ -28,7 +28,7 @@ export async function startConsoleServer(): Promise<RunningServer & { store: Mem
     retrySchedule: [0, 50, 50],
     rateLimit: 0,
     site,
-    log: () => {},
+    log: process.env.JOON_TEST_LOG ? (event, fields) => console.log(event, fields) : () => {},
   })
   return Object.assign(server, { store })
 }
