@@ -194,10 +194,13 @@ const RECORD_DELIVERY = outboxStatement('head AS (SELECT 1)', 1)
 
 /**
  * Fair leasing in one statement. `hooks` lists the webhooks with pending deliveries by
- * skipping through the partial index (a loose index scan, one probe per webhook); for each,
- * up to $2 of its oldest due deliveries are locked, skipping rows another instance is leasing
- * right now; they are ranked within their webhook, and rank 1 of every webhook goes before
- * rank 2 of any (round-robin), the longest-waiting webhook first in each round.
+ * skipping through the partial index (a loose index scan, one probe per webhook); each gives
+ * up to $2 of its oldest due deliveries as candidates, ranked within their webhook; rank 1 of
+ * every webhook goes before rank 2 of any (round-robin), the longest-waiting webhook first in
+ * each round. Rows are then locked in that order, skipping the ones another instance is
+ * leasing right now, until $3 are held: only the rows taken are ever locked, so concurrent
+ * leases pass each other instead of skipping each other's whole candidate sets. A row that
+ * changed since the snapshot is re-checked against the WHERE clause once locked.
  */
 const LEASE = `
   WITH RECURSIVE hooks (name) AS (
@@ -208,7 +211,7 @@ const LEASE = `
     FROM hooks WHERE hooks.name IS NOT NULL
   ),
   candidates AS (
-    SELECT c.seq, c.webhook, c.due_at,
+    SELECT c.seq,
       row_number() OVER (PARTITION BY c.webhook ORDER BY c.due_at, c.seq) AS rank,
       min(c.due_at) OVER (PARTITION BY c.webhook) AS head
     FROM hooks CROSS JOIN LATERAL (
@@ -216,12 +219,15 @@ const LEASE = `
       WHERE status = 'pending' AND webhook = hooks.name AND due_at <= $1
       ORDER BY due_at, seq
       LIMIT $2
-      FOR UPDATE SKIP LOCKED
     ) c
     WHERE hooks.name IS NOT NULL
   ),
   picked AS (
-    SELECT seq, rank, head FROM candidates ORDER BY rank, head, webhook LIMIT $3
+    SELECT d.seq, c.rank, c.head FROM candidates c JOIN deliveries d ON d.seq = c.seq
+    WHERE d.status = 'pending' AND d.due_at <= $1
+    ORDER BY c.rank, c.head, d.webhook
+    LIMIT $3
+    FOR UPDATE OF d SKIP LOCKED
   )
   UPDATE deliveries d SET lease_owner = $4, lease_until = $5, due_at = $5
   FROM picked WHERE d.seq = picked.seq

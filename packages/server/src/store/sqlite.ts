@@ -263,9 +263,11 @@ export class SqliteStore implements Store {
     const leaseUntil = now + options.leaseMs
     return this.#write(() => {
       const queues: DeliveryRow[][] = []
-      for (const { name } of this.#sql.pendingWebhooks.all()) {
-        const queue = this.#sql.dueOfWebhook.all(name, now, perWebhook)
+      let hook = this.#sql.firstPendingWebhook.get()
+      while (hook) {
+        const queue = this.#sql.dueOfWebhook.all(hook.name, now, perWebhook)
         if (queue.length > 0) queues.push(queue)
+        hook = this.#sql.nextPendingWebhook.get(hook.name)
       }
       // Whoever has waited longest goes first in each round.
       queues.sort((a, b) => dueOf(a[0]!) - dueOf(b[0]!) || a[0]!.seq - b[0]!.seq)
@@ -481,16 +483,15 @@ function prepareStatements(db: Database.Database) {
     attemptsOf: db.prepare<[number], AttemptRow>(
       'SELECT at, status, duration_ms, error FROM delivery_attempts WHERE delivery_seq = ? ORDER BY n',
     ),
-    // Distinct webhooks with pending deliveries, one index seek each (a loose index scan).
-    pendingWebhooks: db.prepare<[], { name: string }>(
-      `WITH RECURSIVE hooks (name) AS (
-         SELECT (SELECT webhook FROM deliveries WHERE status = 'pending' ORDER BY webhook LIMIT 1)
-         UNION ALL
-         SELECT (SELECT webhook FROM deliveries WHERE status = 'pending' AND webhook > hooks.name
-                 ORDER BY webhook LIMIT 1)
-         FROM hooks WHERE hooks.name IS NOT NULL
-       )
-       SELECT name FROM hooks WHERE name IS NOT NULL`,
+    // Walks the distinct webhooks with pending deliveries, one index seek each (a loose index
+    // scan). Pinned to the index: without a bound on webhook the planner prefers a sort.
+    firstPendingWebhook: db.prepare<[], { name: string }>(
+      `SELECT webhook AS name FROM deliveries INDEXED BY deliveries_webhook_due
+       WHERE status = 'pending' AND webhook >= '' ORDER BY webhook LIMIT 1`,
+    ),
+    nextPendingWebhook: db.prepare<[string], { name: string }>(
+      `SELECT webhook AS name FROM deliveries INDEXED BY deliveries_webhook_due
+       WHERE status = 'pending' AND webhook > ? ORDER BY webhook LIMIT 1`,
     ),
     dueOfWebhook: db.prepare<[string, number, number], DeliveryRow>(
       `SELECT ${DELIVERY_COLUMNS} FROM deliveries INDEXED BY deliveries_webhook_due

@@ -61,6 +61,10 @@ export interface Store {
    * Fair across webhooks: deliveries are taken round-robin, one per webhook per round (oldest
    * due first within a webhook), at most `perWebhookLimit` (default: `limit`) per webhook, so a
    * dead endpoint with a huge backlog never starves the others.
+   *
+   * A call racing other leases may return fewer than it could (rows being claimed by
+   * another instance are skipped, not waited for): an empty result means "nothing free right
+   * now", and `nextDueAt` says when to look again.
    */
   leaseDueDeliveries(options: LeaseOptions): Promise<DeliveryRecord[]>
   /**

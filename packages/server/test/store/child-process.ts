@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process'
-import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import ts from 'typescript'
@@ -43,9 +44,13 @@ export function runNode(
   script: string,
   args: string[],
   onLine?: (line: string, kill: () => void) => void,
+  env: Record<string, string> = {},
 ): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, [script, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...env },
+    })
     let stdout = ''
     let stderr = ''
     let partial = ''
@@ -62,4 +67,35 @@ export function runNode(
     child.on('error', reject)
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }))
   })
+}
+
+/**
+ * Code for a child script: prints `ready`, then waits until the parent says go, so children
+ * that took different times to start still run their work side by side.
+ */
+export const WAIT_FOR_GO = `
+  import { existsSync as __exists } from 'node:fs'
+  process.stdout.write('ready\\n')
+  while (!__exists(process.env.JOON_GO_FILE)) await new Promise((r) => setTimeout(r, 1))
+`
+
+/** Runs one child per argument list and releases them together (see `WAIT_FOR_GO`). */
+export async function runTogether(script: string, argLists: string[][]): Promise<ChildResult[]> {
+  const goFile = join(tmpdir(), `joon-go-${process.pid}-${Math.random().toString(36).slice(2)}`)
+  let waiting = argLists.length
+  const results = argLists.map((args) =>
+    runNode(
+      script,
+      args,
+      (line) => {
+        if (line === 'ready' && --waiting === 0) void writeFile(goFile, 'go')
+      },
+      { JOON_GO_FILE: goFile },
+    ),
+  )
+  try {
+    return await Promise.all(results)
+  } finally {
+    await rm(goFile, { force: true })
+  }
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { SqliteStore } from '../../src/store/sqlite.js'
-import { compileStore, runNode } from './child-process.js'
+import { compileStore, runNode, runTogether, WAIT_FOR_GO } from './child-process.js'
 import { asyncDelivery, bot, describeStoreConformance, state, uid, webhook } from './conformance.js'
 
 let root: string
@@ -83,6 +83,16 @@ describe('SqliteStore on a file', () => {
     await second.close()
   })
 
+  it('syncs every commit when asked for full durability', async () => {
+    const file = join(root, `${uid('full')}.db`)
+    const store = SqliteStore.open(file, { synchronous: 'full' })
+    await store.putBot(bot('x'))
+    await store.close()
+    const again = SqliteStore.open(file, { synchronous: 'full' })
+    expect(await again.getBot('x')).toEqual(bot('x'))
+    await again.close()
+  })
+
   it('refuses a database from a newer Joon', async () => {
     const file = join(root, `${uid('newer')}.db`)
     const raw = new Database(file)
@@ -113,7 +123,7 @@ describe('SqliteStore shared by processes', () => {
   it('leases without double-claiming and lets one racing update win, across processes', async () => {
     const file = join(root, uid('multi'), 'joon.db')
     const store = SqliteStore.open(file)
-    const deliveries = Array.from({ length: 1500 }, (_, i) =>
+    const deliveries = Array.from({ length: 3000 }, (_, i) =>
       asyncDelivery(`hook-${i % 5}`, 'c', T + i),
     )
     await store.createConversation(
@@ -130,9 +140,9 @@ describe('SqliteStore shared by processes', () => {
     await writeFile(
       script,
       `import { SqliteStore } from './sqlite.js'
-      const [file, owner, startAt, conversations] = process.argv.slice(2)
+      const [file, owner, conversations] = process.argv.slice(2)
       const store = SqliteStore.open(file)
-      while (Date.now() < Number(startAt)) {}
+      ${WAIT_FOR_GO}
       const wins = []
       const leased = []
       let updated = 0
@@ -157,15 +167,15 @@ describe('SqliteStore shared by processes', () => {
       process.stdout.write(JSON.stringify({ leased, wins }))
       `,
     )
-    const startAt = String(Date.now() + 1500)
     const owners = ['p1', 'p2', 'p3']
-    const results = await Promise.all(
-      owners.map((owner) => runNode(script, [file, owner, startAt, conversations.join(',')])),
+    const results = await runTogether(
+      script,
+      owners.map((owner) => [file, owner, conversations.join(',')]),
     )
     const outputs = results.map((r) => {
       expect(r.stderr).toBe('')
       expect(r.code).toBe(0)
-      return JSON.parse(r.stdout) as { leased: string[]; wins: string[] }
+      return JSON.parse(r.stdout.split('\n').at(-1)!) as { leased: string[]; wins: string[] }
     })
 
     const leased = outputs.flatMap((o) => o.leased)
@@ -189,6 +199,34 @@ describe('SqliteStore shared by processes', () => {
     }
     await check.close()
   }, 60_000)
+
+  it('lets processes that start at the same moment create and migrate one new file', async () => {
+    const file = join(root, uid('start'), 'joon.db')
+    const script = join(compiled, 'starter.mjs')
+    await writeFile(
+      script,
+      `import { SqliteStore } from './sqlite.js'
+      const [file, name] = process.argv.slice(2)
+      ${WAIT_FOR_GO}
+      const store = SqliteStore.open(file)
+      const { created } = await store.putWebhook({ name, url: 'https://example.com/' + name, timeoutMs: 1000 })
+      await store.close()
+      process.stdout.write(String(created))
+      `,
+    )
+    const names = ['w1', 'w2', 'w3', 'w4']
+    const results = await runTogether(
+      script,
+      names.map((name) => [file, name]),
+    )
+    for (const r of results) expect([r.stderr, r.code, r.stdout]).toEqual(['', 0, 'ready\ntrue'])
+    const store = SqliteStore.open(file)
+    expect((await store.listWebhooks()).map((w) => w.name)).toEqual(names)
+    await store.close()
+    const raw = new Database(file, { readonly: true })
+    expect(raw.pragma('user_version', { simple: true })).toBe(1)
+    raw.close()
+  }, 30_000)
 
   it('keeps every acknowledged write when the process is killed with SIGKILL', async () => {
     const file = join(root, uid('sigkill'), 'joon.db')
