@@ -92,7 +92,8 @@ async function main() {
       retrySchedule: DEMO_RETRY_SCHEDULE,
       site: createShop({ leadsUrl: apiUrl }),
       log: (event, fields) => {
-        if (!event.startsWith('debug.')) console.log(`  joon: ${event} ${JSON.stringify(fields)}`)
+        // The delivery worker's debug events are for its developers, not for demo visitors.
+        if (!/^debug\b/.test(event)) console.log(`  joon: ${event} ${JSON.stringify(fields)}`)
       },
     }).catch(async (error: unknown) => {
       await store.close()
