@@ -37,6 +37,8 @@ export async function loadBots(dir: string, webhooks: readonly Webhook[]): Promi
     if (!result.ok) {
       throw new DemoFileError(`${file}: the bot is not valid:\n${formatBotIssues(result.issues)}`)
     }
+    const other = bots.find((bot) => bot.id === result.bot.id)
+    if (other) throw new DemoFileError(`${file}: bot id "${other.id}" is used by another file too`)
     bots.push(result.bot)
   }
   return bots

@@ -50,6 +50,7 @@ beforeAll(async () => {
       DEMO_PORT: String(port),
       DEMO_API_PORT: String(apiPort),
       DEMO_DATA_DIR: dataDir,
+      JOON_ADMIN_TOKEN: '', // unset: the demo's own token
     },
   })
   demo.stdout?.on('data', (chunk) => {
