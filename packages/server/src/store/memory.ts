@@ -153,7 +153,9 @@ export class MemoryStore implements Store {
     const { total, perWebhook } = leaseLimits(options.limit, options.perWebhookLimit)
     if (total === 0 || perWebhook === 0) return []
     const queues: StoredDelivery[][] = []
-    for (const ids of this.#pending.values()) {
+    const skip = new Set(options.skipWebhooks)
+    for (const [webhook, ids] of this.#pending) {
+      if (skip.has(webhook)) continue
       const due: StoredDelivery[] = []
       for (const id of ids) {
         const row = this.#deliveries.get(id)

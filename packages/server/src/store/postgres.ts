@@ -220,7 +220,7 @@ const LEASE = `
       ORDER BY due_at, seq
       LIMIT $2
     ) c
-    WHERE hooks.name IS NOT NULL
+    WHERE hooks.name IS NOT NULL AND hooks.name <> ALL($6::text[])
   ),
   picked AS (
     SELECT d.seq, c.rank, c.head FROM candidates c JOIN deliveries d ON d.seq = c.seq
@@ -413,7 +413,14 @@ export class PostgresStore implements Store {
     const { rows } = await this.#query<DeliveryRow & { rank: number; head: number }>(
       'lease',
       LEASE,
-      [options.now, perWebhook, total, options.owner, options.now + options.leaseMs],
+      [
+        options.now,
+        perWebhook,
+        total,
+        options.owner,
+        options.now + options.leaseMs,
+        options.skipWebhooks ?? [],
+      ],
     )
     rows.sort((a, b) => a.rank - b.rank || a.head - b.head || compare(a.webhook, b.webhook))
     return rows.map(toRecord)

@@ -263,9 +263,12 @@ export class SqliteStore implements Store {
     const leaseUntil = now + options.leaseMs
     return this.#write(() => {
       const queues: DeliveryRow[][] = []
+      const skip = new Set(options.skipWebhooks)
       let hook = this.#sql.firstPendingWebhook.get()
       while (hook) {
-        const queue = this.#sql.dueOfWebhook.all(hook.name, now, perWebhook)
+        const queue = skip.has(hook.name)
+          ? []
+          : this.#sql.dueOfWebhook.all(hook.name, now, perWebhook)
         if (queue.length > 0) queues.push(queue)
         hook = this.#sql.nextPendingWebhook.get(hook.name)
       }

@@ -191,6 +191,11 @@ export interface LeaseOptions {
   owner: string
   /** Default `limit`. */
   perWebhookLimit?: number
+  /**
+   * Webhooks left out of this lease: the caller has no room for more of theirs (the delivery
+   * worker caps the calls in flight per webhook), so taking them would only hold them leased.
+   */
+  skipWebhooks?: readonly string[]
 }
 
 export type AttemptOutcome =
