@@ -50,14 +50,6 @@ export interface DeliveryWorker {
   stop(): Promise<void>
 }
 
-/**
- * A lease option the store may not know yet: webhooks the worker has no room for, whose
- * deliveries it would only have to leave leased and unsent. A store that ignores it is still
- * correct (the worker parks or abandons what it cannot send, and the lease runs out); one
- * that honours it saves that churn.
- */
-type LeaseRequest = LeaseOptions & { skipWebhooks?: readonly string[] }
-
 /** A leased delivery waiting for a slot. */
 interface Leased {
   record: DeliveryRecord
@@ -279,7 +271,7 @@ class OutboxWorker {
       2 * this.#concurrency -
       this.#inFlight +
       (this.#storeSkips === false ? perWebhookLimit * skip.length : 0)
-    const request: LeaseRequest = {
+    const request: LeaseOptions = {
       now,
       limit,
       leaseMs: this.#leaseMs(),
@@ -338,11 +330,15 @@ class OutboxWorker {
     }
   }
 
+  /**
+   * `skipWebhooks` is optional for a `Store`: one that ignores it stays correct (what the
+   * worker cannot send yet waits in its lane, or its lease runs out), just busier.
+   */
   #noteStoreIgnoresSkip(): void {
     if (this.#storeSkips === false) return
     this.#storeSkips = false
     this.#log('delivery.store_ignores_skip', {
-      note: 'the store does not support skipWebhooks; busy webhooks cost extra leases',
+      note: 'this store does not honour skipWebhooks; busy webhooks cost extra leases',
     })
   }
 

