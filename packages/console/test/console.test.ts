@@ -91,6 +91,8 @@ describe.sequential('the console, end to end in Chromium', () => {
     await page.getByLabel('Timeout (ms)').fill('2000')
     await page.getByRole('button', { name: 'Create webhook' }).click()
     await page.getByRole('heading', { name: 'Webhook crm' }).waitFor()
+    expect(await page.getByRole('status').first().textContent()).toBe('Webhook "crm" created.')
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Webhook crm')
     expect(await page.getByRole('link', { name: /crm/ }).getAttribute('aria-current')).toBe('true')
 
     await page.getByRole('button', { name: 'Send test' }).click()
@@ -138,6 +140,7 @@ describe.sequential('the console, end to end in Chromium', () => {
     await expect.poll(() => problems.textContent()).toContain('No problems')
     await page.getByRole('button', { name: 'Create bot' }).click()
     await page.getByRole('heading', { name: 'Bot lead-gen' }).waitFor()
+    expect(await page.getByText('Bot "lead-gen" saved.').count()).toBe(1)
     expect(await page.getByRole('link', { name: /lead-gen/ }).count()).toBe(1)
   })
 
@@ -247,6 +250,7 @@ describe.sequential('the console, end to end in Chromium', () => {
     const alert = page.getByRole('alert')
     await alert.waitFor()
     expect(await alert.textContent()).toContain('Webhook "crm" is used by bot "lead-gen"')
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Delete')
     expect(await page.getByRole('heading', { name: 'Webhook crm' }).count()).toBe(1)
     await screenshot(page, '08-webhook-in-use')
   })

@@ -40,12 +40,15 @@ export function BotEditor({
   api,
   bot,
   webhooks,
+  created = false,
   onSaved,
   onDeleted,
 }: {
   api: AdminClient
   /** Null for a new bot. */
   bot: Bot | null
+  /** Just created (by the editor for a new bot, which is gone now). */
+  created?: boolean
   webhooks: string[]
   onSaved: (id: string) => void | Promise<void>
   onDeleted: () => void | Promise<void>
@@ -55,7 +58,13 @@ export function BotEditor({
   const [savedText, setSavedText] = useState(bot ? initial : '')
   const [check, setCheck] = useState<Check>(() => checkBot(initial, webhooks))
   const [serverIssues, setServerIssues] = useState<Issue[]>([])
-  const [message, setMessage] = useState<{ kind: 'error' | 'success'; text: string } | null>(null)
+  const [message, setMessage] = useState<{ kind: 'error' | 'success'; text: string } | null>(
+    created && bot ? { kind: 'success', text: `Bot "${bot.id}" saved.` } : null,
+  )
+  const heading = useRef<HTMLHeadingElement>(null)
+  useEffect(() => {
+    if (created) heading.current?.focus()
+  }, [created])
   const [busy, setBusy] = useState(false)
   const editor = useRef<HTMLTextAreaElement>(null)
 
@@ -132,7 +141,9 @@ export function BotEditor({
     <div class="bot-editor">
       <div class="card">
         <div class="editor-head">
-          <h2 id="bot-editor-title">{bot ? `Bot ${bot.id}` : 'New bot'}</h2>
+          <h2 id="bot-editor-title" ref={heading} tabIndex={-1}>
+            {bot ? `Bot ${bot.id}` : 'New bot'}
+          </h2>
           {dirty ? <span class="badge badge-note">Unsaved changes</span> : null}
         </div>
         {message ? <Notice kind={message.kind}>{message.text}</Notice> : null}

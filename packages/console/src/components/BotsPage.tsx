@@ -10,6 +10,8 @@ export function BotsPage({ api, selected }: { api: AdminClient; selected: string
   const [bots, setBots] = useState<Bot[] | null>(null)
   const [webhooks, setWebhooks] = useState<string[]>([])
   const [error, setError] = useState<string | null>(null)
+  /** The bot just created (or saved under a new id): its editor says so and takes focus. */
+  const [created, setCreated] = useState<string | null>(null)
 
   const reload = useCallback(async () => {
     try {
@@ -74,6 +76,7 @@ export function BotsPage({ api, selected }: { api: AdminClient; selected: string
               webhooks={webhooks}
               onSaved={async (id) => {
                 await reload()
+                setCreated(id)
                 navigate('bots', id)
               }}
               onDeleted={reload}
@@ -83,10 +86,13 @@ export function BotsPage({ api, selected }: { api: AdminClient; selected: string
               key={current.id}
               api={api}
               bot={current}
+              created={created === current.id}
               webhooks={webhooks}
               onSaved={async (id) => {
                 await reload()
-                if (id !== current.id) navigate('bots', id)
+                if (id === current.id) return
+                setCreated(id)
+                navigate('bots', id)
               }}
               onDeleted={async () => {
                 await reload()

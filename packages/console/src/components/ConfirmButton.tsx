@@ -48,7 +48,7 @@ export function ConfirmButton({
         type="button"
         class="danger"
         onClick={async () => {
-          wasAsking.current = false
+          // Focus goes back to the first button (if the thing still exists, e.g. refused).
           setAsking(false)
           await onConfirm()
         }}

@@ -19,7 +19,8 @@ export function ConversationsPage({
   const input = useRef<HTMLInputElement>(null)
 
   useEffect(() => {
-    setQuery(selected ?? '')
+    // Effects run after paint: never wipe what was typed meanwhile on the bare page.
+    if (selected !== null) setQuery(selected)
     setConversation(null)
     setError(null)
     if (!selected) return

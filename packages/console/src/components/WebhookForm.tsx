@@ -1,5 +1,5 @@
 import { NAME_PATTERN, type Webhook, type WebhookInput } from '@joon/core'
-import { useState } from 'preact/hooks'
+import { useEffect, useRef, useState } from 'preact/hooks'
 import {
   type AdminClient,
   ApiError,
@@ -23,12 +23,15 @@ export function WebhookForm({
   api,
   webhook,
   usedBy,
+  created = false,
   onSaved,
   onDeleted,
 }: {
   api: AdminClient
   /** Null for a new webhook. */
   webhook: Webhook | null
+  /** Just created (by the form for a new webhook, which is gone now). */
+  created?: boolean
   usedBy: string[]
   onSaved: (name: string) => void | Promise<void>
   onDeleted: () => void | Promise<void>
@@ -46,7 +49,13 @@ export function WebhookForm({
   const [secret, setSecret] = useState(webhook?.secret ?? '')
   const [timeout, setTimeoutText] = useState(String(webhook?.timeoutMs ?? DEFAULT_TIMEOUT))
   const [errors, setErrors] = useState<FieldErrors>({})
-  const [message, setMessage] = useState<{ kind: 'error' | 'success'; text: string } | null>(null)
+  const [message, setMessage] = useState<{ kind: 'error' | 'success'; text: string } | null>(
+    created && webhook ? { kind: 'success', text: `Webhook "${webhook.name}" created.` } : null,
+  )
+  const heading = useRef<HTMLHeadingElement>(null)
+  useEffect(() => {
+    if (created) heading.current?.focus()
+  }, [created])
   const [busy, setBusy] = useState(false)
   const [testing, setTesting] = useState(false)
   const [test, setTest] = useState<WebhookTestResult | null>(null)
@@ -120,7 +129,9 @@ export function WebhookForm({
 
   return (
     <form class="card form" onSubmit={save} noValidate aria-labelledby="webhook-form-title">
-      <h2 id="webhook-form-title">{isNew ? 'New webhook' : `Webhook ${webhook.name}`}</h2>
+      <h2 id="webhook-form-title" ref={heading} tabIndex={-1}>
+        {isNew ? 'New webhook' : `Webhook ${webhook.name}`}
+      </h2>
       {message ? <Notice kind={message.kind}>{message.text}</Notice> : null}
 
       <div class="field">

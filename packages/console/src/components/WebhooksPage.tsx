@@ -10,6 +10,8 @@ export function WebhooksPage({ api, selected }: { api: AdminClient; selected: st
   const [webhooks, setWebhooks] = useState<Webhook[] | null>(null)
   const [bots, setBots] = useState<Bot[]>([])
   const [error, setError] = useState<string | null>(null)
+  /** The webhook just created: its form (a new instance) says so and takes focus. */
+  const [created, setCreated] = useState<string | null>(null)
 
   const reload = useCallback(async () => {
     try {
@@ -83,6 +85,7 @@ export function WebhooksPage({ api, selected }: { api: AdminClient; selected: st
               usedBy={[]}
               onSaved={async (name) => {
                 await reload()
+                setCreated(name)
                 navigate('webhooks', name)
               }}
               onDeleted={reload}
@@ -92,6 +95,7 @@ export function WebhooksPage({ api, selected }: { api: AdminClient; selected: st
               key={current.name}
               api={api}
               webhook={current}
+              created={created === current.name}
               usedBy={usedBy(current.name)}
               onSaved={reload}
               onDeleted={async () => {
