@@ -122,6 +122,11 @@ class OutboxWorker {
   #webhooksCheckedAt = Number.NEGATIVE_INFINITY
   #abandoned = 0
   #lastLeaseAt = Number.NEGATIVE_INFINITY
+  /** When the quiet loop looks at the store again (null: work it out first). */
+  #sleepUntil: number | null = null
+  #dueCache: { due: number | null; at: number } | undefined
+  /** The earliest retry this worker scheduled that no lease has taken yet. */
+  #ownRetryAt = Number.POSITIVE_INFINITY
   #abandonLoggedAt = Number.NEGATIVE_INFINITY
 
   constructor(options: DeliveryWorkerOptions) {
@@ -191,21 +196,42 @@ class OutboxWorker {
             continue
           }
           this.#trigger = false
+          this.#sleepUntil = null
           await this.#lease()
         } else {
-          const due = await this.#store.nextDueAt()
-          if (this.#trigger || this.#stopping) continue
-          const now = this.#now()
-          const sleep = due === null ? this.#pollMs : due <= now ? BUSY_RECHECK_MS : due - now + 1
-          if (await this.#wait(Math.min(sleep, this.#pollMs))) this.#trigger = true
+          // Asked once per quiet spell: a finished call wakes the loop, but only a lease or
+          // the time passing changes what is due.
+          if (this.#sleepUntil === null) {
+            let due = await this.#storeDueAt()
+            if (this.#trigger || this.#stopping) continue
+            if (this.#ownRetryAt < (due ?? Number.POSITIVE_INFINITY)) due = this.#ownRetryAt
+            const now = this.#now()
+            const sleep = due === null ? this.#pollMs : due <= now ? BUSY_RECHECK_MS : due - now + 1
+            this.#sleepUntil = now + Math.min(sleep, this.#pollMs)
+          }
+          if (await this.#wait(Math.max(0, this.#sleepUntil - this.#now()))) this.#trigger = true
         }
       } catch (error) {
         this.#log('delivery.store_error', { error: describe(error), retryInMs: ERROR_PAUSE_MS })
         this.#moreDue = false
         this.#trigger = true
+        this.#sleepUntil = null
         await this.#wait(ERROR_PAUSE_MS, true)
       }
     }
+  }
+
+  /**
+   * `store.nextDueAt()`, asked at most every `BUSY_RECHECK_MS`: while deliveries flow, the
+   * loop goes quiet after every lease, and the answer rarely changes in between. Retries this
+   * worker schedules itself are tracked in `#ownRetryAt`, so none waits for the cache.
+   */
+  async #storeDueAt(): Promise<number | null> {
+    const now = this.#now()
+    if (this.#dueCache && now - this.#dueCache.at < BUSY_RECHECK_MS) return this.#dueCache.due
+    const due = await this.#store.nextDueAt()
+    this.#dueCache = { due, at: now }
+    return due
   }
 
   /** Resolves on a signal, on stop, or after `ms` (then with true). */
@@ -257,6 +283,8 @@ class OutboxWorker {
     await this.#refreshWebhookTimeouts()
     const now = this.#now()
     this.#lastLeaseAt = now
+    // Due now, so this lease takes it (or skips its busy webhook, which calls back later).
+    if (this.#ownRetryAt <= now) this.#ownRetryAt = Number.POSITIVE_INFINITY
     const skip: string[] = []
     for (const [name, lane] of this.#lanes) if (!this.#leasable(lane)) skip.push(name)
     // A store that honours `skipWebhooks` hands a webhook at most `perWebhook` more while it
@@ -449,6 +477,8 @@ class OutboxWorker {
         note: 'another worker took the delivery over; its attempt counts, this one is not recorded',
       })
     }
+    if (recorded === true && outcome.status === 'pending')
+      this.#retryScheduled(outcome.nextAttemptAt)
     if (recorded !== true || outcome.status === 'delivered') return
     const fields = {
       id: record.id,
@@ -464,6 +494,16 @@ class OutboxWorker {
       })
     } else {
       this.#log('delivery.failed', fields)
+    }
+  }
+
+  #retryScheduled(at: number): void {
+    if (at >= this.#ownRetryAt) return
+    this.#ownRetryAt = at
+    // The loop may be asleep until later than that: have it work out its wake-up again.
+    if (this.#sleepUntil !== null && at < this.#sleepUntil) {
+      this.#sleepUntil = null
+      this.#notify()
     }
   }
 
