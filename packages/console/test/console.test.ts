@@ -8,7 +8,7 @@ import {
   signIn,
 } from './support/browser.js'
 import { startReceiver } from './support/receiver.js'
-import { chat, startConsoleServer } from './support/server.js'
+import { ADMIN_TOKEN, adminPut, chat, startConsoleServer } from './support/server.js'
 
 const BOT = {
   id: 'lead-gen',
@@ -142,6 +142,30 @@ describe.sequential('the console, end to end in Chromium', () => {
     await page.getByRole('heading', { name: 'Bot lead-gen' }).waitFor()
     expect(await page.getByText('Bot "lead-gen" saved.').count()).toBe(1)
     expect(await page.getByRole('link', { name: /lead-gen/ }).count()).toBe(1)
+  })
+
+  it('shows the server’s own refusal when it disagrees with the browser', async () => {
+    // The browser knows the webhooks as they were when the page loaded.
+    await adminPut(server.url, '/webhooks/spare', { url: receiver.url })
+    await page.reload()
+    await page.getByRole('heading', { name: 'Bot lead-gen' }).waitFor()
+    await fetch(`${server.url}/api/v1/admin/webhooks/spare`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    })
+    const editor = page.getByLabel('Bot JSON')
+    await editor.fill(JSON.stringify(BOT, null, 2).replace('"crm"', '"spare"'))
+    const problems = page.getByRole('region', { name: 'Problems' })
+    await expect.poll(() => problems.textContent()).toContain('No problems')
+    await page.keyboard.press('Control+s')
+    await expect.poll(() => problems.textContent()).toContain('The server refused it')
+    expect(await problems.textContent()).toContain('webhook "spare" is not registered')
+    expect(await page.getByRole('alert').textContent()).toContain('The server refused the bot')
+
+    await editor.fill(JSON.stringify(BOT, null, 2))
+    await page.getByRole('button', { name: 'Save', exact: true }).click()
+    await page.getByText('Bot "lead-gen" saved.').waitFor()
+    expect(await problems.textContent()).not.toContain('The server refused it')
   })
 
   it('chats with the bot through the widget, and its delivery appears', async () => {
