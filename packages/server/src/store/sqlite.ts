@@ -155,14 +155,17 @@ export class SqliteStore implements Store {
     if (path !== ':memory:' && !path.startsWith('file:')) {
       mkdirSync(dirname(path), { recursive: true })
     }
-    const db = new Database(path, { timeout: options.busyTimeoutMs ?? 10_000 })
+    const busyTimeoutMs = options.busyTimeoutMs ?? 10_000
+    const db = new Database(path, { timeout: busyTimeoutMs })
     try {
-      db.pragma('journal_mode = WAL')
+      // Switching a new file to WAL while another process does the same can answer "database
+      // is locked" at once, without waiting: SQLite does not call the busy handler there.
+      retryWhileBusy(busyTimeoutMs, () => db.pragma('journal_mode = WAL'))
       db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`)
       db.pragma('foreign_keys = ON')
       // Keeps the WAL file from staying huge after a burst once it was checkpointed.
       db.pragma('journal_size_limit = 67108864')
-      migrate(db)
+      retryWhileBusy(busyTimeoutMs, () => migrate(db))
       return new SqliteStore(db)
     } catch (error) {
       db.close()
@@ -539,6 +542,20 @@ function migrate(db: Database.Database) {
     for (const sql of MIGRATIONS.slice(version)) db.exec(sql)
     db.pragma(`user_version = ${MIGRATIONS.length}`)
   }).immediate()
+}
+
+function retryWhileBusy(timeoutMs: number, fn: () => void) {
+  const deadline = Date.now() + timeoutMs
+  for (let pause = 1; ; pause = Math.min(pause * 2, 50)) {
+    try {
+      return fn()
+    } catch (error) {
+      const busy = error instanceof Database.SqliteError && error.code.startsWith('SQLITE_BUSY')
+      if (!busy || Date.now() >= deadline) throw error
+      // open() is synchronous like the rest of better-sqlite3: sleep without a timer.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, pause)
+    }
+  }
 }
 
 function deliveryFilters(query: { webhook?: string; status?: string; conversationId?: string }) {

@@ -653,6 +653,25 @@ export function describeStoreConformance(
         expect(capped.map((d) => d.id)).toEqual(dead.slice(5, 8).map((d) => d.id))
       })
 
+      it('leaves out the webhooks the caller asks to skip', async () => {
+        const ds = ['a', 'b', 'c'].flatMap((w) => [
+          asyncDelivery(w, 'c', T),
+          asyncDelivery(w, 'c', T),
+        ])
+        await conversation(ds)
+        const lease = (skipWebhooks?: string[]) =>
+          store.leaseDueDeliveries({
+            now: T,
+            limit: 10,
+            leaseMs: 1000,
+            owner: 'w',
+            ...(skipWebhooks ? { skipWebhooks } : {}),
+          })
+        const first = await lease(['a', 'c', 'unknown'])
+        expect(first.map((d) => d.webhook)).toEqual(['b', 'b'])
+        expect((await lease([])).map((d) => d.webhook).sort()).toEqual(['a', 'a', 'c', 'c'])
+      })
+
       it('takes one per webhook per round across many webhooks', async () => {
         const ds = ['a', 'b', 'c'].flatMap((w, i) =>
           Array.from({ length: 4 }, (_, j) => asyncDelivery(w, 'c', T + j * 10 + i)),
