@@ -266,6 +266,8 @@ export class PostgresStore implements Store {
     const pool = new pg.Pool({
       connectionString: url,
       max: options.maxConnections ?? 10,
+      // An unreachable server fails the call instead of hanging it (the worker retries).
+      connectionTimeoutMillis: 10_000,
       ...(schema ? { options: `-c search_path=${schema}` } : {}),
       // bigint columns hold epoch milliseconds and counters: well within a double.
       types: {
