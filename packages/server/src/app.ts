@@ -1,4 +1,4 @@
-import { Hono } from 'hono'
+import { type Context, Hono } from 'hono'
 import { cors } from 'hono/cors'
 import { HTTPException } from 'hono/http-exception'
 import type { TurnDeps, WebhookSender } from './conversation.js'
@@ -29,6 +29,8 @@ export interface AppOptions {
   /** The widget's script-tag bundle, served at /widget.js. */
   widgetScript?: { body: string; etag: string }
   onDeliveriesQueued?: () => void
+  /** The operator console (`consoleHandler` of @joon/console), served at /admin. */
+  adminConsole?: (request: Request) => Response | null
   /** Extra routes served beside the API (a site's own pages, as the demo does). */
   site?: Hono
   now?: () => number
@@ -70,6 +72,11 @@ export function createApp(options: AppOptions) {
     })
     .route('/api/v1/admin', admin)
     .route('/api/v1', chat)
+  const adminConsole = options.adminConsole
+  if (adminConsole) {
+    const serveConsole = (c: Context) => adminConsole(c.req.raw) ?? c.notFound()
+    app.get('/admin', serveConsole).get('/admin/*', serveConsole)
+  }
   if (options.site) app.route('/', options.site)
 
   app.notFound((c) =>

@@ -58,6 +58,7 @@ export async function startNodeServer(options: NodeServerOptions): Promise<Runni
     clientAddress: (_request, env) =>
       getConnInfo({ env } as unknown as Context).remote.address ?? 'unknown',
     ...((await loadWidget()) ?? {}),
+    ...((await loadConsole()) ?? {}),
     onDeliveriesQueued: () => worker.wake(),
     ...(options.site ? { site: options.site } : {}),
     log,
@@ -100,6 +101,18 @@ async function loadWidget(): Promise<{ widgetScript: { body: string; etag: strin
     const body = await readFile(widgetBundlePath, 'utf8')
     const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`
     return { widgetScript: { body, etag } }
+  } catch {
+    return null
+  }
+}
+
+/** The console is optional: a server built without it simply has no /admin page. */
+async function loadConsole(): Promise<{
+  adminConsole: (request: Request) => Response | null
+} | null> {
+  try {
+    const { consoleHandler } = await import('@joon/console')
+    return { adminConsole: consoleHandler({ basePath: '/admin' }) }
   } catch {
     return null
   }
