@@ -115,6 +115,9 @@ describe('stored values are shown as text, never markup', () => {
         )
         await expectNoInjection(page, trouble)
         if (!bypassCSP) await screenshot(page, '09-markup-as-text')
+      } catch (error) {
+        await screenshot(page, `failed-safety-${expect.getState().currentTestName?.slice(-30)}`)
+        throw error
       } finally {
         await close()
       }
@@ -133,7 +136,13 @@ describe('accessibility', () => {
       await signIn(page, server.url)
 
       const pages: [string, () => Promise<unknown>][] = [
-        ['#/webhooks/hook', () => page.getByRole('button', { name: 'Send test' }).click()],
+        [
+          '#/webhooks/hook',
+          async () => {
+            await page.getByRole('heading', { name: 'Webhook hook' }).waitFor()
+            await page.getByRole('button', { name: 'Send test' }).click()
+          },
+        ],
         ['#/webhooks/new', async () => {}],
         ['#/bots/xss', () => page.getByRole('button', { name: 'Chat with xss' }).click()],
         [
@@ -157,6 +166,9 @@ describe('accessibility', () => {
       await page.getByRole('button', { name: 'Send test' }).click()
       await page.getByRole('region', { name: 'Test call' }).waitFor()
       await screenshot(page, '10-test-failed')
+    } catch (error) {
+      await screenshot(page, `failed-safety-${expect.getState().currentTestName?.slice(-30)}`)
+      throw error
     } finally {
       await close()
     }
@@ -173,6 +185,9 @@ describe('accessibility', () => {
       )
       expect(overflow).toBeLessThanOrEqual(0)
       await screenshot(page, '11-phone')
+    } catch (error) {
+      await screenshot(page, `failed-safety-${expect.getState().currentTestName?.slice(-30)}`)
+      throw error
     } finally {
       await close()
     }

@@ -63,7 +63,8 @@ export async function openPage(
 /** Opens the console and signs in with the keyboard only. */
 export async function signIn(page: Page, base: string): Promise<void> {
   await page.goto(`${base}/admin`)
-  await page.getByLabel('Admin token').waitFor()
+  // The field takes focus on its own (after the first paint): a keyboard user types at once.
+  await page.waitForFunction(() => document.activeElement?.id === 'token')
   await page.keyboard.type(ADMIN_TOKEN)
   await page.keyboard.press('Enter')
   await page.getByRole('navigation', { name: 'Sections' }).waitFor()
