@@ -1,4 +1,4 @@
-import { z } from 'zod'
+import * as z from 'zod'
 import { isValidWebhookSecret } from './signature.js'
 
 /** Ids of bots and blocks, variable names and webhook names (contract §1). */

@@ -1,6 +1,6 @@
 import { formatBotIssues, Name, validateBot, Webhook } from '@joon/core'
 import { Hono } from 'hono'
-import { z } from 'zod'
+import * as z from 'zod'
 import type { TurnDeps } from '../conversation.js'
 import { readJson } from './body.js'
 import { ApiError, invalidInput, notFound } from './errors.js'
