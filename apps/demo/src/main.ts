@@ -119,8 +119,9 @@ ${pages.join('\n')}
 The shop owner's API, receiving the webhooks; its page lists the leads:
   ${apiUrl}
 
-Admin API token: ${config.adminToken}
-  curl -H 'Authorization: Bearer ${config.adminToken}' ${shopUrl}api/v1/admin/deliveries
+Admin token: ${config.adminToken}
+  the operator console (bots, webhooks, deliveries): ${shopUrl}admin
+  the admin API: curl -H 'Authorization: Bearer ${config.adminToken}' ${shopUrl}api/v1/admin/deliveries
 
 Press Ctrl-C to stop.
 `)

@@ -92,7 +92,8 @@ describe('pnpm demo', () => {
     expect(output).toContain(`${shopUrl}/orders`)
     expect(output).toContain(`${shopUrl}/delivery`)
     expect(output).toContain(`${apiUrl}/`)
-    expect(output).toContain('Admin API token: demo-admin-token')
+    expect(output).toContain('Admin token: demo-admin-token')
+    expect(output).toContain(`${shopUrl}/admin`)
     for (const line of ['Lead generation:', 'Order status:', 'Delivery status:']) {
       expect(output).toContain(line)
     }
@@ -142,6 +143,19 @@ describe('pnpm demo', () => {
     expect(await leadsPage.locator('pre').first().textContent()).toBe(LEAD_BODY)
     await leadsPage.screenshot({ path: join(SHOTS, 'leads-page.png'), fullPage: true })
     await leave(page)
+  })
+
+  it('the operator console shows the lead delivered to the crm webhook', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } })
+    const page = await context.newPage()
+    await page.goto(`${shopUrl}/admin#/deliveries`)
+    await page.getByLabel('Admin token').fill('demo-admin-token')
+    await page.getByRole('button', { name: 'Sign in' }).click()
+    const main = page.getByRole('main')
+    await expect.poll(() => main.textContent()).toContain('crm')
+    await expect.poll(() => main.textContent()).toContain('delivered')
+    await page.screenshot({ path: join(SHOTS, 'console-deliveries.png') })
+    await context.close()
   })
 
   it('order status: the synchronous webhook answers with responses, 2 s of typing each', async () => {
