@@ -139,19 +139,194 @@ async function drain(url, count) {
   )
 }
 
+/**
+ * What the async block adds to the turn's own write: `updateConversation` with one delivery
+ * in its outbox against the same update alone (µs each, best of two rounds).
+ */
+async function outboxWrite() {
+  const { SqliteStore } = await import(new URL('store/sqlite.js', dist))
+  const dir = mkdtempSync(join(tmpdir(), 'joon-bench-outbox-'))
+  const store = SqliteStore.open(join(dir, 'joon.db'))
+  const state = { botId: 'b', blockId: 'ask', context: { a: 'x' }, transcript: [], ended: false }
+  const body = JSON.stringify({ a: 'Tell me more', conversation: 'Bot: Anything else?\n' })
+  const count = 3_000
+  const best = { plain: Number.POSITIVE_INFINITY, outbox: Number.POSITIVE_INFINITY }
+  let n = 0
+  for (const kind of ['plain', 'outbox', 'plain', 'outbox']) {
+    const ids = []
+    for (let i = 0; i < count; i++) {
+      ids.push(`c_${n++}`)
+      await store.createConversation({ id: ids[i], botId: 'b', state, now: Date.now() })
+    }
+    const startedAt = performance.now()
+    for (const id of ids) {
+      const outbox =
+        kind === 'outbox'
+          ? [
+              {
+                id: `m_${id}`,
+                webhook: 'crm',
+                conversationId: id,
+                async: true,
+                body,
+                createdAt: Date.now(),
+              },
+            ]
+          : []
+      await store.updateConversation({ id, expectedVersion: 1, state, now: Date.now() }, outbox)
+    }
+    best[kind] = Math.min(best[kind], ((performance.now() - startedAt) / count) * 1000)
+  }
+  await store.close()
+  rmSync(dir, { recursive: true, force: true })
+  console.log(
+    JSON.stringify({
+      updateMicros: round(best.plain, 1),
+      updateWithOutboxMicros: round(best.outbox, 1),
+    }),
+  )
+}
+
+/** The real Node server (worker included) on SQLite, with a plain loop and an async one. */
+async function server(url) {
+  const { SqliteStore } = await import(new URL('store/sqlite.js', dist))
+  const { startNodeServer } = await import(new URL('node.js', dist))
+  const dir = mkdtempSync(join(tmpdir(), 'joon-bench-turns-'))
+  const store = SqliteStore.open(join(dir, 'joon.db'))
+  await store.putWebhook({ name: 'crm', url, secret: SECRET, timeoutMs: 10_000 })
+  const ask = { id: 'ask', type: 'question', answer: 'text', text: 'Anything else?' }
+  await store.putBot({
+    id: 'plain',
+    start: 'ask',
+    blocks: [{ ...ask, saveAnswerTo: 'a', next: 'ask' }],
+  })
+  await store.putBot({
+    id: 'async',
+    start: 'ask',
+    blocks: [
+      { ...ask, saveAnswerTo: 'a', next: 'notify' },
+      { id: 'notify', type: 'webhook', webhook: 'crm', async: true, next: 'ask' },
+    ],
+  })
+  const running = await startNodeServer({
+    store,
+    port: 0,
+    host: '127.0.0.1',
+    adminToken: ADMIN_TOKEN,
+    allowPrivateUrls: true,
+    rateLimit: 0,
+    ...(process.env.BENCH_CONCURRENCY
+      ? { deliveryConcurrency: Number(process.env.BENCH_CONCURRENCY) }
+      : {}),
+  })
+  console.log(`ready ${running.url}`)
+  process.on('SIGTERM', async () => {
+    await running.close()
+    rmSync(dir, { recursive: true, force: true })
+    process.exit(0)
+  })
+}
+
+const ADMIN_TOKEN = 'bench'
+
+/** Turns/s for one bot: each connection starts a conversation, then replies nine times. */
+async function turns(url, bot, seconds) {
+  const { default: autocannon } = await import('autocannon')
+  const reply = {
+    method: 'POST',
+    path: '/api/v1/conversations/ID/replies',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ text: 'Tell me more' }),
+    setupRequest: (request, context) => ({
+      ...request,
+      path: request.path.replace('ID', context.id),
+    }),
+  }
+  const result = await new Promise((resolve, reject) =>
+    autocannon(
+      {
+        url,
+        connections: 50,
+        duration: seconds,
+        requests: [
+          {
+            method: 'POST',
+            path: `/api/v1/bots/${bot}/conversations`,
+            headers: { 'content-type': 'application/json' },
+            body: '{}',
+            onResponse: (_status, body, context) => {
+              context.id = JSON.parse(body).conversationId
+            },
+          },
+          ...Array(9).fill(reply),
+        ],
+      },
+      (error, done) => (error ? reject(error) : resolve(done)),
+    ),
+  )
+  return {
+    turnsPerSecond: Math.round(result.requests.average),
+    p99ms: result.latency.p99,
+    errors: result.errors + result.non2xx,
+  }
+}
+
+async function pendingCount(url) {
+  const response = await fetch(`${url}/api/v1/admin/deliveries?status=pending&limit=1000`, {
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+  })
+  return (await response.json()).deliveries.length
+}
+
 // ---- main --------------------------------------------------------------------------------
 
 async function main() {
   const count = Number(process.env.BENCH_DELIVERIES ?? 20_000)
+  const seconds = Number(process.env.BENCH_SECONDS ?? 6)
   const target = child('receiver')
   const url = await target.ready
-  const drained = child('drain', url, String(count))
-  const result = await drained.result
+
+  const drained = await child('drain', url, String(count)).result
+  console.log(JSON.stringify({ name: 'deliveries-sqlite', ...drained }))
+  const write = await child('outbox').result
+  console.log(JSON.stringify({ name: 'outbox-write-sqlite', ...write }))
+
+  // Alternating runs, best of two each: the machine is shared, and noise only ever slows.
+  const joon = child('server', url)
+  const base = await joon.ready
+  const runs = { plain: [], async: [] }
+  for (const bot of ['plain', 'async', 'plain', 'async']) {
+    runs[bot].push(await turns(base, bot, seconds))
+  }
+  const best = (list) => list.reduce((a, b) => (b.turnsPerSecond > a.turnsPerSecond ? b : a))
+  const plain = best(runs.plain)
+  const withAsync = best(runs.async)
+  // The worker keeps up: how long the outbox takes to empty once the load stops.
+  const stoppedAt = performance.now()
+  let pending = await pendingCount(base)
+  while (pending > 0 && performance.now() - stoppedAt < 60_000) {
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    pending = await pendingCount(base)
+  }
+  console.log(
+    JSON.stringify({
+      name: 'turns-async-vs-plain',
+      plainTurnsPerSecond: plain.turnsPerSecond,
+      asyncTurnsPerSecond: withAsync.turnsPerSecond,
+      ratio: round(withAsync.turnsPerSecond / plain.turnsPerSecond),
+      plainP99ms: plain.p99ms,
+      asyncP99ms: withAsync.p99ms,
+      errors: plain.errors + withAsync.errors,
+      outboxEmptyAfterMs: pending === 0 ? Math.round(performance.now() - stoppedAt) : null,
+    }),
+  )
+  await joon.stop()
   await target.stop()
-  console.log(JSON.stringify({ name: 'deliveries-sqlite', ...result }))
 }
 
 const [role, ...args] = process.argv.slice(2)
 if (role === 'receiver') receiver()
 else if (role === 'drain') await drain(args[0], Number(args[1]))
+else if (role === 'server') await server(args[0])
+else if (role === 'outbox') await outboxWrite()
 else await main()
