@@ -6,7 +6,7 @@ import { adminRoutes } from './http/admin.js'
 import { adminAuth } from './http/auth.js'
 import { chatRoutes } from './http/chat.js'
 import { ApiError, errorBody } from './http/errors.js'
-import { RateLimiter } from './http/rate-limit.js'
+import { proxyAddress, RateLimiter } from './http/rate-limit.js'
 import { randomId } from './ids.js'
 import type { Store } from './store/types.js'
 
@@ -98,10 +98,4 @@ export function createApp(options: AppOptions) {
 export type JoonApp = ReturnType<typeof createApp>
 
 /** Edge platforms put the client address in a header; the Node entry reads the socket. */
-function forwardedAddress(request: Request): string {
-  return (
-    request.headers.get('cf-connecting-ip') ??
-    request.headers.get('x-forwarded-for')?.split(',')[0]?.trim() ??
-    'unknown'
-  )
-}
+const forwardedAddress = (request: Request) => proxyAddress(request) ?? 'unknown'

@@ -11,7 +11,7 @@ import { VERSION } from './version.js'
 const USAGE = `Usage: joon serve [--port 8787] [--data .joon/joon.db] [--bots DIR] [--webhooks FILE]
 
 Environment: PORT, JOON_DATA, JOON_DATABASE_URL, JOON_ADMIN_TOKEN, JOON_ALLOW_PRIVATE_URLS,
-JOON_RETRY_SCHEDULE, JOON_RATE_LIMIT. See packages/server/README.md.`
+JOON_RETRY_SCHEDULE, JOON_RATE_LIMIT, JOON_TRUST_PROXY. See packages/server/README.md.`
 
 /** A problem the operator must fix: printed without a stack trace, exit code 1. */
 class StartError extends Error {}
@@ -67,6 +67,7 @@ async function serve(config: ServerConfig) {
     host: config.host,
     adminToken: config.adminToken,
     allowPrivateUrls: config.allowPrivateUrls,
+    trustProxy: config.trustProxy,
     rateLimit: config.rateLimit,
     retrySchedule: config.retrySchedule,
     log: (event, fields) =>

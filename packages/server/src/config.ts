@@ -26,6 +26,8 @@ export interface ServerConfig {
   databaseUrl: string | undefined
   adminToken: string | undefined
   allowPrivateUrls: boolean
+  /** Behind a reverse proxy: take the client address from X-Forwarded-For. */
+  trustProxy: boolean
   retrySchedule: number[]
   rateLimit: number | undefined
   botsDir: string | undefined
@@ -62,6 +64,7 @@ export function readConfig(
     databaseUrl: env.JOON_DATABASE_URL || undefined,
     adminToken: env.JOON_ADMIN_TOKEN || undefined,
     allowPrivateUrls: env.JOON_ALLOW_PRIVATE_URLS === '1',
+    trustProxy: env.JOON_TRUST_PROXY === '1',
     retrySchedule: env.JOON_RETRY_SCHEDULE
       ? parseRetrySchedule(env.JOON_RETRY_SCHEDULE)
       : DEFAULT_RETRY_SCHEDULE,

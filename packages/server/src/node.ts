@@ -7,10 +7,12 @@ import type { Context, Hono } from 'hono'
 import { createApp } from './app.js'
 import { createWebhookSender } from './delivery/send.js'
 import { startDeliveryWorker } from './delivery/worker.js'
+import { proxyAddress } from './http/rate-limit.js'
 import { randomId } from './ids.js'
 import type { Store } from './store/types.js'
 import { VERSION } from './version.js'
 
+export { PostgresStore } from './store/postgres.js'
 export { SqliteStore } from './store/sqlite.js'
 
 export interface NodeServerOptions {
@@ -19,6 +21,8 @@ export interface NodeServerOptions {
   host?: string
   adminToken?: string | undefined
   allowPrivateUrls?: boolean
+  /** Behind a reverse proxy: rate-limit by the first X-Forwarded-For address, not the socket's. */
+  trustProxy?: boolean
   rateLimit?: number | undefined
   retrySchedule?: number[]
   /** Deliveries sent at once by the background worker. */
@@ -55,8 +59,9 @@ export async function startNodeServer(options: NodeServerOptions): Promise<Runni
     sender,
     ...(options.adminToken ? { adminToken: options.adminToken } : {}),
     ...(options.rateLimit !== undefined ? { rateLimit: options.rateLimit } : {}),
-    clientAddress: (_request, env) =>
-      getConnInfo({ env } as unknown as Context).remote.address ?? 'unknown',
+    clientAddress: (request, env) =>
+      (options.trustProxy && proxyAddress(request)) ||
+      (getConnInfo({ env } as unknown as Context).remote.address ?? 'unknown'),
     ...((await loadWidget()) ?? {}),
     ...((await loadConsole()) ?? {}),
     onDeliveriesQueued: () => worker.wake(),

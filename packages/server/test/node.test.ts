@@ -41,4 +41,27 @@ describe('startNodeServer', () => {
     await Promise.all([other.close(), other.close()])
     await expect(fetch(`${other.url}/healthz`)).rejects.toThrow()
   })
+
+  it('rate-limits by socket address, or by X-Forwarded-For only when told to trust a proxy', async () => {
+    const statusesFor = async (trustProxy: boolean) => {
+      const limited = await startNodeServer({
+        store: new MemoryStore(),
+        port: 0,
+        host: '127.0.0.1',
+        rateLimit: 2, // bursts of one request
+        trustProxy,
+      })
+      const statuses: number[] = []
+      for (const address of ['203.0.113.1', '203.0.113.2']) {
+        const response = await fetch(`${limited.url}/api/v1/conversations/unknown`, {
+          headers: { 'x-forwarded-for': address },
+        })
+        statuses.push(response.status)
+      }
+      await limited.close()
+      return statuses
+    }
+    expect(await statusesFor(false)).toEqual([404, 429])
+    expect(await statusesFor(true)).toEqual([404, 404])
+  })
 })

@@ -53,3 +53,11 @@ export class RateLimiter {
     }
   }
 }
+
+/** The client address a proxy or edge platform reports, if any. */
+export function proxyAddress(request: Request): string | undefined {
+  return (
+    request.headers.get('cf-connecting-ip') ??
+    (request.headers.get('x-forwarded-for')?.split(',')[0]?.trim() || undefined)
+  )
+}
