@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs'
 import pg from 'pg'
 import { type JoonServer, startServer } from '../async/server-process.js'
 
@@ -86,4 +87,30 @@ export function startOnPostgres(
   env: Record<string, string> = {},
 ): Promise<JoonServer> {
   return startServer(args, schedule, { JOON_DATABASE_URL: database.url, ...env })
+}
+
+/**
+ * The local ports of the TCP connections that process `pid` holds open to 127.0.0.1:`port`
+ * (Linux: its socket descriptors matched against /proc/net/tcp). A receiver that records each
+ * request's remote port can then tell which instance sent it.
+ */
+export function connectionsTo(pid: number, port: number): Set<number> {
+  const inodes = new Set<string>()
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`))
+      if (match?.[1]) inodes.add(match[1])
+    } catch {
+      // Closed in the meantime.
+    }
+  }
+  const ports = new Set<number>()
+  const remote = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`
+  for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
+    const fields = line.trim().split(/\s+/)
+    const [local, rem, inode] = [fields[1], fields[2], fields[9]]
+    if (!local || rem !== remote || !inode || !inodes.has(inode)) continue
+    ports.add(Number.parseInt(local.split(':')[1] ?? '', 16))
+  }
+  return ports
 }

@@ -13,7 +13,7 @@ import {
 } from '../async/server-process.js'
 import { type Receiver, type Reply, sleep, startReceiver, waitFor } from '../async/support.js'
 import { leadGenBot } from '../helpers.js'
-import { freshDatabase, startOnPostgres, type TestDatabase } from './cluster.js'
+import { connectionsTo, freshDatabase, startOnPostgres, type TestDatabase } from './cluster.js'
 
 /**
  * Issue 7's promises, held against two real `joon serve` processes (built `dist/`) on one real
@@ -251,12 +251,26 @@ describe('several `joon serve` instances on one PostgreSQL database', () => {
 
   it('2. 1,000 conversations with an async block over both instances: 1,000 deliveries, none twice', async () => {
     const db = await database()
-    const target = await receiver(ok)
+    /** The remote port of each request: which connection, hence which instance, sent it. */
+    const fromPorts: number[] = []
+    const target = await receiver((_received, response, request) => {
+      fromPorts.push(request.socket.remotePort ?? 0)
+      response.end()
+    })
     const { args } = space(
       [notifyBot('lead', 'crm')],
       [{ name: 'crm', url: target.url, timeoutMs: 5_000 }],
     )
     const [a, b] = (await instances(db, args, SCHEDULE)) as [JoonServer, JoonServer]
+    // Which instance holds which connection to the receiver, sampled while they send.
+    const portsOf = new Map([a, b].map((server) => [server, new Set<number>()]))
+    const sample = () => {
+      for (const [server, ports] of portsOf) {
+        for (const port of connectionsTo(server.child.pid!, target.port)) ports.add(port)
+      }
+    }
+    const sampler = setInterval(sample, 20)
+    cleanups.push(() => clearInterval(sampler))
 
     await inParallel(1_000, 16, async (lead) => {
       const server = lead % 2 ? b : a
@@ -271,6 +285,8 @@ describe('several `joon serve` instances on one PostgreSQL database', () => {
     )
     // A delivery taken by both instances would have been sent by now: calls are immediate.
     await sleep(500)
+    sample()
+    clearInterval(sampler)
 
     expect(target.received).toHaveLength(1_000)
     expect(new Set(target.received.map((r) => r.id)).size).toBe(1_000)
@@ -282,6 +298,13 @@ describe('several `joon serve` instances on one PostgreSQL database', () => {
     const listed = await listDeliveries(b.url)
     expect(listed).toHaveLength(1_000)
     expect(new Set(listed.map((d) => d.id))).toEqual(new Set(target.received.map((r) => r.id)))
+    // Both workers were sending: each instance's connections carried deliveries.
+    const sentBy = [a, b].map(
+      (server) => fromPorts.filter((port) => portsOf.get(server)!.has(port)).length,
+    )
+    console.log(`1,000 deliveries: sent by A ${sentBy[0]}, by B ${sentBy[1]} (by connection)`)
+    expect(sentBy[0]).toBeGreaterThan(0)
+    expect(sentBy[1]).toBeGreaterThan(0)
   }, 90_000)
 
   it('3. one instance is killed with SIGKILL mid-delivery: the other finishes all of them', async () => {
