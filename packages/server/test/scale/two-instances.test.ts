@@ -331,7 +331,7 @@ describe('several `joon serve` instances on one PostgreSQL database', () => {
     )
     const [a, b] = (await instances(db, args, SCHEDULE)) as [JoonServer, JoonServer]
 
-    const COUNT = 120
+    const COUNT = 160
     await inParallel(COUNT, 8, async (lead) => {
       const server = lead % 2 ? b : a
       expect((await converse(server.url, 'lead', { lead })).status).toBe(201)
