@@ -29,6 +29,8 @@ export interface AppOptions {
   /** The widget's script-tag bundle, served at /widget.js. */
   widgetScript?: { body: string; etag: string }
   onDeliveriesQueued?: () => void
+  /** Delay before a new async delivery's first attempt (the retry schedule's first entry). */
+  firstAttemptDelayMs?: number
   /** The operator console (`consoleHandler` of @joon/console), served at /admin. */
   adminConsole?: (request: Request) => Response | null
   /** Extra routes served beside the API (a site's own pages, as the demo does). */
@@ -46,6 +48,7 @@ export function createApp(options: AppOptions) {
     now,
     newId: randomId,
     onDeliveriesQueued: options.onDeliveriesQueued,
+    firstAttemptDelayMs: options.firstAttemptDelayMs,
     log: options.log,
   }
   const rateLimit = options.rateLimit ?? DEFAULT_RATE_LIMIT

@@ -32,6 +32,8 @@ export interface TurnDeps {
   sender?: WebhookSender | undefined
   now: () => number
   newId: (prefix: string) => string
+  /** The retry schedule's first entry: how long a new async delivery waits before its first attempt. */
+  firstAttemptDelayMs?: number | undefined
   /** Told after a write that queued asynchronous deliveries, so the worker wakes at once. */
   onDeliveriesQueued?: (() => void) | undefined
   log?: ((event: string, fields: Record<string, unknown>) => void) | undefined
@@ -128,6 +130,7 @@ function outboxOf(deps: TurnDeps, conversationId: string, result: StepResult): N
       async: true,
       body: effect.body,
       createdAt,
+      nextAttemptAt: createdAt + (deps.firstAttemptDelayMs ?? 0),
     }))
 }
 

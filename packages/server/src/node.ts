@@ -65,6 +65,7 @@ export async function startNodeServer(options: NodeServerOptions): Promise<Runni
     ...((await loadWidget()) ?? {}),
     ...((await loadConsole()) ?? {}),
     onDeliveriesQueued: () => worker.wake(),
+    firstAttemptDelayMs: options.retrySchedule?.[0] ?? 0,
     ...(options.site ? { site: options.site } : {}),
     log,
   })

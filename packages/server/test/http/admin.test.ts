@@ -120,4 +120,18 @@ describe('admin API', () => {
     expect((await admin('POST', '/deliveries/unknown/retry')).status).toBe(404)
     expect((await admin('GET', '/conversations/unknown')).status).toBe(404)
   })
+
+  it("queues a new async delivery after the retry schedule's first delay", async () => {
+    const now = Date.UTC(2026, 0, 1)
+    const { admin, call } = makeApp({ firstAttemptDelayMs: 5000, now: () => now })
+    await admin('PUT', '/webhooks/crm', { url: 'https://crm.example.com/hooks' })
+    await admin('PUT', '/bots/lead-gen', leadGenBot)
+    const start = await call('POST', '/api/v1/bots/lead-gen/conversations', {})
+    for (const text of ['Book a demo', 'a@b.co', '+33 6 12 34 56 78']) {
+      await call('POST', `/api/v1/conversations/${start.json.conversationId}/replies`, { text })
+    }
+    const [delivery] = (await admin('GET', '/deliveries')).json.deliveries
+    expect(delivery.createdAt).toBe('2026-01-01T00:00:00.000Z')
+    expect(delivery.nextAttemptAt).toBe('2026-01-01T00:00:05.000Z')
+  })
 })
