@@ -525,7 +525,9 @@ function prepareStatements(db: Database.Database) {
       'UPDATE deliveries SET next_attempt_at = ?, due_at = ? WHERE seq = ?',
     ),
     nextDueAt: db.prepare<[], { due: number | null }>(
-      `SELECT min(due_at) AS due FROM deliveries WHERE status = 'pending'`,
+      // One index probe, not a scan of every pending row (min() does not use the partial index).
+      `SELECT due_at AS due FROM deliveries INDEXED BY deliveries_due
+       WHERE status = 'pending' ORDER BY due_at LIMIT 1`,
     ),
   }
 }
