@@ -4,7 +4,9 @@ import { defineConfig } from 'vitest/config'
 // so tests never run against a stale build of a sibling package.
 const conditions = ['source', 'module', 'node', 'development|production']
 
-export function joonVitestConfig(overrides: { testTimeout?: number; include?: string[] } = {}) {
+export function joonVitestConfig(
+  overrides: { testTimeout?: number; include?: string[]; fileParallelism?: boolean } = {},
+) {
   return defineConfig({
     resolve: { conditions },
     ssr: { resolve: { conditions, externalConditions: ['source'] } },
@@ -13,6 +15,7 @@ export function joonVitestConfig(overrides: { testTimeout?: number; include?: st
       testTimeout: overrides.testTimeout ?? 20_000,
       hookTimeout: 60_000,
       allowOnly: !process.env.CI,
+      fileParallelism: overrides.fileParallelism ?? true,
       reporters: ['default', ['json', { outputFile: '.vitest-report.json' }]],
       benchmark: { include: ['bench/**/*.bench.ts'] },
     },
