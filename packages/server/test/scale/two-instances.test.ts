@@ -24,7 +24,16 @@ import { connectionsTo, freshDatabase, startOnPostgres, type TestDatabase } from
 
 const cleanups: (() => unknown)[] = []
 afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+  // Every cleanup runs (the database is dropped last), even when one before it fails.
+  const errors: unknown[] = []
+  for (const cleanup of cleanups.splice(0).reverse()) {
+    try {
+      await cleanup()
+    } catch (error) {
+      errors.push(error)
+    }
+  }
+  if (errors.length > 0) throw errors[0]
 })
 
 beforeAll(() => {
