@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { type Browser, chromium, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { CHROMIUM_LAUNCH } from '../../../tools/chromium.ts'
 
 /**
  * The demo end to end, started exactly as the README says (`pnpm demo` runs the root
@@ -65,17 +66,7 @@ beforeAll(async () => {
     () => `the demo did not start:\n${output}`,
     60_000,
   )
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--no-first-run',
-    ],
-  })
+  browser = await chromium.launch(CHROMIUM_LAUNCH)
 }, 90_000)
 
 afterAll(async () => {
