@@ -9,6 +9,8 @@ export interface JoonProcess {
   output: () => string
   /** Resolves with the exit code (or the signal's name). */
   exited: Promise<number | string>
+  /** SIGKILL unless it already exited. */
+  kill: () => Promise<number | string>
 }
 
 /** Starts the real `joon serve` and waits until it prints its URL. */
@@ -31,8 +33,12 @@ export async function startJoon(
   child.stderr?.on('data', (chunk: Buffer) => {
     output += chunk
   })
+  let code: number | string | undefined
   const exited = new Promise<number | string>((resolve) =>
-    child.on('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')),
+    child.on('exit', (exitCode, signal) => {
+      code = exitCode ?? signal ?? 'unknown'
+      resolve(code)
+    }),
   )
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(
@@ -46,12 +52,16 @@ export async function startJoon(
         resolve(match[1])
       }
     })
-    exited.then((code) => {
+    exited.then((exitCode) => {
       clearTimeout(timer)
-      reject(new Error(`joon exited (${code}) before listening:\n${output}`))
+      reject(new Error(`joon exited (${exitCode}) before listening:\n${output}`))
     })
   })
-  return { child, url, output: () => output, exited }
+  const kill = () => {
+    if (code === undefined) child.kill('SIGKILL')
+    return exited
+  }
+  return { child, url, output: () => output, exited, kill }
 }
 
 /** Runs the CLI to completion (for start-up errors). */

@@ -1,12 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import type { BotInput, WebhookInput } from '@joon/core'
+import { CLI, type JoonProcess, startJoon } from '../cli-process.js'
 
-/** The built CLI: process-level tests run what an operator runs (`pnpm build` first). */
-export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url))
+export { CLI } from '../cli-process.js'
 export const cliBuilt = existsSync(CLI)
 
 export const ADMIN_TOKEN = 'async-test-token'
@@ -41,78 +39,20 @@ export function workspace(bots: BotInput[], webhooks: WebhookInput[]) {
   return { dir, args, dispose: () => rmSync(dir, { recursive: true, force: true }) }
 }
 
-export interface JoonServer {
-  child: ChildProcess
-  url: string
-  output: () => string
-  /** The exit code, or the signal's name. */
-  exited: Promise<number | string>
-  /** SIGKILL unless it already exited. */
-  kill: () => Promise<number | string>
-}
+export type JoonServer = JoonProcess
 
-/** Starts `joon serve --port 0` and resolves once it prints its URL. */
-export async function startServer(
+/** Starts `joon serve --port 0` with private URLs allowed, the admin API on and no rate limit. */
+export function startServer(
   args: string[],
   schedule: string,
   env: Record<string, string> = {},
 ): Promise<JoonServer> {
-  const child = spawn(
-    process.execPath,
-    [CLI, 'serve', '--port', '0', '--host', '127.0.0.1', ...args],
-    {
-      env: {
-        ...process.env,
-        JOON_ALLOW_PRIVATE_URLS: '1',
-        JOON_RETRY_SCHEDULE: schedule,
-        JOON_ADMIN_TOKEN: ADMIN_TOKEN,
-        JOON_RATE_LIMIT: '0',
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  )
-  let output = ''
-  child.stdout?.on('data', (chunk: Buffer) => {
-    output += chunk
+  return startJoon(args, {
+    JOON_ALLOW_PRIVATE_URLS: '1',
+    JOON_RETRY_SCHEDULE: schedule,
+    JOON_ADMIN_TOKEN: ADMIN_TOKEN,
+    ...env,
   })
-  child.stderr?.on('data', (chunk: Buffer) => {
-    output += chunk
-  })
-  let code: number | string | undefined
-  const exited = new Promise<number | string>((resolve) =>
-    child.on('exit', (exitCode, signal) => {
-      code = exitCode ?? signal ?? 'unknown'
-      resolve(code)
-    }),
-  )
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`joon did not start in 20 s:\n${output}`)),
-      20_000,
-    )
-    child.stdout?.on('data', () => {
-      const match = /listening on (http:\/\/\S+)/.exec(output)
-      if (match?.[1]) {
-        clearTimeout(timer)
-        resolve(match[1])
-      }
-    })
-    exited.then((exitCode) => {
-      clearTimeout(timer)
-      reject(new Error(`joon exited (${exitCode}) before listening:\n${output}`))
-    })
-  })
-  return {
-    child,
-    url,
-    output: () => output,
-    exited,
-    kill: () => {
-      if (code === undefined) child.kill('SIGKILL')
-      return exited
-    },
-  }
 }
 
 /** Starts a conversation; resolves with the status and the reply. */
