@@ -8,6 +8,9 @@ import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
 import { request } from 'undici'
+import { createWebhookSender } from '../dist/delivery/send.js'
+
+const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 8)
 const CONNECTIONS = 50
@@ -22,11 +25,17 @@ async function start(...args) {
     })
     child.on('exit', (code) => reject(new Error(`target ${args[0]} exited ${code}`)))
   })
+  let cpuMicros = 0
+  child.stdout.on('data', (chunk) => {
+    const match = /cpu (\d+)/.exec(String(chunk))
+    if (match) cpuMicros = Number(match[1])
+  })
   return {
     url,
+    /** Stops the target; resolves with the CPU time it used (µs). */
     stop: () =>
       new Promise((resolve) => {
-        child.once('exit', resolve)
+        child.once('exit', () => resolve(cpuMicros))
         child.kill('SIGTERM')
       }),
   }
@@ -49,52 +58,44 @@ const summary = (name, result, extra = {}) => ({
   ...extra,
 })
 
-async function echo() {
-  const server = await start('echo')
-  const result = await load({
-    url: `${server.url}/echo`,
+// Each connection runs whole conversations: a start, then three replies to its id. The echo
+// baseline gets exactly the same requests, so the load generator's own work is the same.
+const reply = (text) => ({
+  method: 'POST',
+  path: '/api/v1/conversations/ID/replies',
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify({ text }),
+  setupRequest: (req, context) => ({ ...req, path: req.path.replace('ID', context.id) }),
+})
+const conversation = [
+  {
     method: 'POST',
+    path: '/api/v1/bots/bench/conversations',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ text: 'hello' }),
+    body: '{"variables":{"conversationId":"echo"}}',
+    onResponse: (_status, body, context) => {
+      const reply = JSON.parse(body)
+      context.id = reply.conversationId ?? reply.variables.conversationId
+    },
+  },
+  reply('Ada'),
+  reply('Lovelace'),
+  reply('London'),
+]
+
+async function turns(kind) {
+  const server = await start(kind)
+  const result = await load({ url: server.url, requests: conversation })
+  const cpuMicros = await server.stop()
+  return summary(kind === 'echo' ? 'hono-echo' : `turns-${kind}`, result, {
+    serverCpuMicrosPerRequest: round(cpuMicros / result.requests.total),
   })
-  await server.stop()
-  return summary('hono-echo', result)
 }
 
-async function turns(store) {
-  const server = await start(store)
-  // Each connection runs whole conversations: a start, then three replies to its id.
-  const reply = (text) => ({
-    method: 'POST',
-    path: '/api/v1/conversations/ID/replies',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ text }),
-    setupRequest: (req, context) => ({ ...req, path: req.path.replace('ID', context.id) }),
-  })
-  const result = await load({
-    url: server.url,
-    requests: [
-      {
-        method: 'POST',
-        path: '/api/v1/bots/bench/conversations',
-        headers: { 'content-type': 'application/json' },
-        body: '{}',
-        onResponse: (_status, body, context) => {
-          context.id = JSON.parse(body).conversationId
-        },
-      },
-      reply('Ada'),
-      reply('Lovelace'),
-      reply('London'),
-    ],
-  })
-  await server.stop()
-  return summary(`turns-${store}`, result)
-}
-
-async function latency(send, count = 400) {
+async function latency(send, count = 400, prepare = async () => {}) {
   const samples = []
   for (let i = 0; i < count + 50; i++) {
+    await prepare(i)
     const started = performance.now()
     await send()
     if (i >= 50) samples.push(performance.now() - started)
@@ -113,12 +114,32 @@ async function syncWebhook() {
   const direct = await latency(() =>
     post(`${receiver.url}/hook`, '{"email":"a@b.co","conversation":"Bot: hi\\n"}'),
   )
-  const started = JSON.parse(await post(`${server.url}/api/v1/bots/bench-sync/conversations`, '{}'))
-  const turnPath = `${server.url}/api/v1/conversations/${started.conversationId}/replies`
-  const withWebhook = await latency(() => post(turnPath, '{"text":"again"}'))
-  const plain = JSON.parse(await post(`${server.url}/api/v1/bots/bench-loop/conversations`, '{}'))
-  const plainPath = `${server.url}/api/v1/conversations/${plain.conversationId}/replies`
-  const withoutWebhook = await latency(() => post(plainPath, '{"text":"again"}'))
+  // A fresh conversation every 10 turns (untimed), so the transcript, and with it the payload,
+  // stays the size of a real conversation's instead of growing for 450 turns.
+  const loop = (botId) => {
+    let path = ''
+    return {
+      prepare: async (i) => {
+        if (i % 10 !== 0) return
+        const { conversationId } = JSON.parse(
+          await post(`${server.url}/api/v1/bots/${botId}/conversations`, '{}'),
+        )
+        path = `${server.url}/api/v1/conversations/${conversationId}/replies`
+      },
+      send: () => post(path, '{"text":"again"}'),
+    }
+  }
+  // The sender alone, called from here like the direct POST: what Joon's guarded, signed call
+  // costs over a bare undici request to the same receiver.
+  const sender = createWebhookSender({ allowPrivate: true, userAgent: 'joon/bench' })
+  const hook = { name: 'hook', url: `${receiver.url}/hook`, timeoutMs: 5000, secret: SECRET }
+  const payload = '{"email":"a@b.co","conversation":"Bot: hi\\n"}'
+  const viaSender = await latency(() => sender.send(hook, { id: 'msg_bench', body: payload }))
+  await sender.close()
+  const sync = loop('bench-sync')
+  const withWebhook = await latency(sync.send, 400, sync.prepare)
+  const plain = loop('bench-loop')
+  const withoutWebhook = await latency(plain.send, 400, plain.prepare)
   await server.stop()
   await receiver.stop()
   return {
@@ -128,12 +149,14 @@ async function syncWebhook() {
     turnWithoutWebhookP50ms: round(withoutWebhook.p50),
     addedByWebhookP50ms: round(withWebhook.p50 - withoutWebhook.p50),
     ratioAddedToDirect: round((withWebhook.p50 - withoutWebhook.p50) / direct.p50),
+    signedSenderP50ms: round(viaSender.p50),
+    ratioSenderToDirect: round(viaSender.p50 / direct.p50),
   }
 }
 
 const round = (n) => Math.round(n * 100) / 100
 
-const baseline = await echo()
+const baseline = await turns('echo')
 console.log(JSON.stringify(baseline))
 for (const store of ['memory', 'sqlite']) {
   const result = await turns(store)
@@ -141,6 +164,8 @@ for (const store of ['memory', 'sqlite']) {
     JSON.stringify({
       ...result,
       ratioToEcho: round(result.requestsPerSecond / baseline.requestsPerSecond),
+      // Server CPU per request, echo's over ours: the ratio without the load generator's share.
+      cpuRatioToEcho: round(baseline.serverCpuMicrosPerRequest / result.serverCpuMicrosPerRequest),
     }),
   )
 }
