@@ -65,7 +65,16 @@ export function createApp(options: AppOptions) {
   const widget = options.widgetScript
 
   const app = new Hono()
-    .get('/healthz', (c) => c.json({ status: 'ok' }, 200))
+    .get('/healthz', async (c) => {
+      // Healthy means able to serve: a store that cannot answer makes the instance unhealthy.
+      try {
+        await options.store.ping()
+        return c.json({ status: 'ok' }, 200)
+      } catch (error) {
+        options.log?.('health.store_unavailable', { error: String(error) })
+        return c.json({ status: 'unavailable' }, 503)
+      }
+    })
     .get('/widget.js', cors({ origin: '*' }), (c) => {
       if (!widget) throw new ApiError(404, 'not_found', 'The widget bundle is not built.')
       c.header('etag', widget.etag)

@@ -220,8 +220,13 @@ describe('chat API', () => {
     expect((await call('POST', path, { text: 'nope' })).status).toBe(429)
   })
 
-  it('serves health', async () => {
-    const { call } = makeApp()
+  it('serves health, and 503 when the store cannot answer', async () => {
+    const { call, store } = makeApp()
     expect(await call('GET', '/healthz')).toMatchObject({ status: 200, json: { status: 'ok' } })
+    store.ping = () => Promise.reject(new Error('disk gone'))
+    expect(await call('GET', '/healthz')).toMatchObject({
+      status: 503,
+      json: { status: 'unavailable' },
+    })
   })
 })
