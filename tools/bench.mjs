@@ -2,14 +2,18 @@
 // prints JSON lines ({ name, ...numbers }); ratios against baselines measured in the same
 // run are computed by the benchmarks themselves, since this machine is shared and noisy.
 import { spawnSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 
 const root = new URL('..', import.meta.url).pathname
+const BENCH_JSON = join(tmpdir(), `joon-core-bench-${process.pid}.json`)
 const suites = [
   {
     name: 'core: interpreter steps',
     cwd: 'packages/core',
-    command: ['npx', 'vitest', 'bench', '--run'],
+    command: ['npx', 'vitest', 'bench', '--run', '--outputJson', BENCH_JSON],
+    json: BENCH_JSON,
   },
   { name: 'server: HTTP turns', cwd: 'packages/server', command: ['node', 'bench/http.mjs'] },
   {
@@ -21,7 +25,23 @@ const suites = [
 ]
 
 const rows = []
-for (const suite of suites) {
+
+/** vitest bench's JSON report as table rows: steps (calls) per second. */
+function vitestRows(file) {
+  const report = JSON.parse(readFileSync(file, 'utf8'))
+  return report.files.flatMap((f) =>
+    f.groups.flatMap((group) =>
+      group.benchmarks.map((b) => ({
+        name: b.name,
+        perSecond: Math.round(b.hz),
+        rme: `±${b.rme.toFixed(1)}%`,
+      })),
+    ),
+  )
+}
+// `node tools/bench.mjs core` runs only the suites whose name contains "core".
+const only = process.argv[2]
+for (const suite of suites.filter((s) => !only || s.name.includes(only))) {
   const script = suite.command[1]
   if (suite.command[0] === 'node' && !existsSync(`${root}${suite.cwd}/${script}`)) continue
   console.error(`\n== ${suite.name}`)
@@ -37,6 +57,9 @@ for (const suite of suites) {
     try {
       rows.push({ suite: suite.name, ...JSON.parse(line) })
     } catch {}
+  }
+  if (suite.json && existsSync(suite.json)) {
+    for (const row of vitestRows(suite.json)) rows.push({ suite: suite.name, ...row })
   }
   if (run.status !== 0) rows.push({ suite: suite.name, name: 'FAILED', exitCode: run.status })
 }
