@@ -1,6 +1,7 @@
 import { type AppOptions, createApp } from './app.js'
 import { createFetchSender } from './delivery/fetch-sender.js'
 import { MemoryStore } from './store/memory.js'
+import { VERSION } from './version.js'
 
 export { createApp } from './app.js'
 export { createFetchSender } from './delivery/fetch-sender.js'
@@ -18,7 +19,7 @@ export function createEdgeApp(options: Partial<AppOptions> & { fetch?: typeof fe
   const { fetch: fetchImpl = fetch, ...rest } = options
   return createApp({
     store: rest.store ?? new MemoryStore(),
-    sender: rest.sender ?? createFetchSender(fetchImpl, { userAgent: 'joon-edge' }),
+    sender: rest.sender ?? createFetchSender(fetchImpl, { userAgent: `joon/${VERSION}` }),
     ...rest,
   })
 }
