@@ -1,8 +1,15 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import type { Bot, ConversationState, Webhook } from '@joon/core'
-import Database from 'better-sqlite3'
 import { cleanAttempt, leaseLimits, roundRobin } from './shared.js'
+import {
+  isBusy,
+  isUniqueViolation,
+  openSqliteDatabase,
+  type SqliteDatabase,
+  type SqliteDriverName,
+  type SqliteStatement,
+} from './sqlite-driver.js'
 import {
   type AttemptCompletion,
   type AttemptRecord,
@@ -32,6 +39,8 @@ export interface SqliteStoreOptions {
   synchronous?: 'normal' | 'full'
   /** How long a write waits for another connection's lock, in ms. Default 10,000. */
   busyTimeoutMs?: number
+  /** Default: `node:sqlite` where Node has it (22.13+), else better-sqlite3 (Node 20). */
+  driver?: SqliteDriverName
 }
 
 /**
@@ -130,22 +139,21 @@ interface AttemptRow {
 const DELIVERY_COLUMNS = `seq, id, webhook, conversation_id, async, status, body, attempts,
   last_status, last_error, created_at, next_attempt_at, lease_owner, lease_until`
 
-type Statement<P extends unknown[], R = unknown> = Database.Statement<P, R>
-type SqliteError = InstanceType<typeof Database.SqliteError>
+type Statement<P extends unknown[], R = unknown> = SqliteStatement<P, R>
 
 /**
  * The embedded default store: one SQLite file in WAL mode, safe to share between processes
  * on one machine (every write is a `BEGIN IMMEDIATE` transaction, so leases and versioned
- * updates are serialized by SQLite's write lock). better-sqlite3 is synchronous: each method
+ * updates are serialized by SQLite's write lock). Both drivers are synchronous: each method
  * runs its whole transaction without yielding, which also makes it atomic in-process.
  */
 export class SqliteStore implements Store {
-  readonly #db: Database.Database
+  readonly #db: SqliteDatabase
   readonly #sql: ReturnType<typeof prepareStatements>
   readonly #listStatements = new Map<string, Statement<(string | number)[], DeliveryRow>>()
   readonly #countStatements = new Map<string, Statement<string[], { n: number }>>()
 
-  private constructor(db: Database.Database) {
+  private constructor(db: SqliteDatabase) {
     this.#db = db
     this.#sql = prepareStatements(db)
   }
@@ -156,15 +164,16 @@ export class SqliteStore implements Store {
       mkdirSync(dirname(path), { recursive: true })
     }
     const busyTimeoutMs = options.busyTimeoutMs ?? 10_000
-    const db = new Database(path, { timeout: busyTimeoutMs })
+    const db = openSqliteDatabase(path, options.driver)
     try {
+      db.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`)
       // Switching a new file to WAL while another process does the same can answer "database
       // is locked" at once, without waiting: SQLite does not call the busy handler there.
-      retryWhileBusy(busyTimeoutMs, () => db.pragma('journal_mode = WAL'))
-      db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`)
-      db.pragma('foreign_keys = ON')
+      retryWhileBusy(busyTimeoutMs, () => db.exec('PRAGMA journal_mode = WAL'))
+      db.exec(`PRAGMA synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`)
+      db.exec('PRAGMA foreign_keys = ON')
       // Keeps the WAL file from staying huge after a burst once it was checkpointed.
-      db.pragma('journal_size_limit = 67108864')
+      db.exec('PRAGMA journal_size_limit = 67108864')
       retryWhileBusy(busyTimeoutMs, () => migrate(db))
       return new SqliteStore(db)
     } catch (error) {
@@ -372,9 +381,9 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
-    if (!this.#db.open) return
+    if (!this.#db.isOpen) return
     try {
-      this.#db.pragma('optimize')
+      this.#db.exec('PRAGMA optimize')
     } finally {
       this.#db.close()
     }
@@ -383,7 +392,7 @@ export class SqliteStore implements Store {
   /** Runs `fn` as one `BEGIN IMMEDIATE` transaction: it takes the write lock up front. */
   #write<T>(fn: () => T): T {
     try {
-      return this.#db.transaction(fn).immediate()
+      return this.#db.transaction('immediate', fn)
     } catch (error) {
       if (isUniqueViolation(error)) throw new StoreConflictError(conflictMessage(error))
       throw error
@@ -392,7 +401,7 @@ export class SqliteStore implements Store {
 
   /** Several reads that must see one snapshot. */
   #read<T>(fn: () => T): T {
-    return this.#db.transaction(fn).deferred()
+    return this.#db.transaction('deferred', fn)
   }
 
   #insertDelivery(delivery: NewDelivery) {
@@ -428,7 +437,7 @@ export class SqliteStore implements Store {
   }
 }
 
-function prepareStatements(db: Database.Database) {
+function prepareStatements(db: SqliteDatabase) {
   return {
     ping: db.prepare<[], { ok: number }>('SELECT 1 AS ok'),
     botExists: db.prepare<[string], { ok: number }>('SELECT 1 AS ok FROM bots WHERE id = ?'),
@@ -532,9 +541,10 @@ function prepareStatements(db: Database.Database) {
   }
 }
 
-function migrate(db: Database.Database) {
-  db.transaction(() => {
-    const version = db.pragma('user_version', { simple: true }) as number
+function migrate(db: SqliteDatabase) {
+  db.transaction('immediate', () => {
+    const version =
+      db.prepare<[], { user_version: number }>('PRAGMA user_version').get()?.user_version ?? 0
     if (version > MIGRATIONS.length) {
       throw new Error(
         `the database schema is at version ${version}, newer than this Joon knows ` +
@@ -542,8 +552,8 @@ function migrate(db: Database.Database) {
       )
     }
     for (const sql of MIGRATIONS.slice(version)) db.exec(sql)
-    db.pragma(`user_version = ${MIGRATIONS.length}`)
-  }).immediate()
+    db.exec(`PRAGMA user_version = ${MIGRATIONS.length}`)
+  })
 }
 
 function retryWhileBusy(timeoutMs: number, fn: () => void) {
@@ -552,8 +562,7 @@ function retryWhileBusy(timeoutMs: number, fn: () => void) {
     try {
       return fn()
     } catch (error) {
-      const busy = error instanceof Database.SqliteError && error.code.startsWith('SQLITE_BUSY')
-      if (!busy || Date.now() >= deadline) throw error
+      if (!isBusy(error) || Date.now() >= deadline) throw error
       // open() is synchronous like the rest of better-sqlite3: sleep without a timer.
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, pause)
     }
@@ -604,14 +613,7 @@ function toRecord(row: DeliveryRow): DeliveryRecord {
   }
 }
 
-function isUniqueViolation(error: unknown): error is SqliteError {
-  return (
-    error instanceof Database.SqliteError &&
-    (error.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || error.code === 'SQLITE_CONSTRAINT_UNIQUE')
-  )
-}
-
-function conflictMessage(error: SqliteError): string {
+function conflictMessage(error: Error): string {
   return error.message.includes('deliveries')
     ? 'a delivery with this id already exists'
     : 'a conversation with this id already exists'

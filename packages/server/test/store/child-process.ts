@@ -25,9 +25,14 @@ export async function compileStore(dir: string, files: string[]): Promise<void> 
         verbatimModuleSyntax: true,
       },
     })
-    const pinned = outputText.replace(/from '(better-sqlite3|pg)'/g, (_, name: string) => {
-      return `from '${pathToFileURL(require.resolve(name)).href}'`
-    })
+    const pinned = outputText
+      .replace(/from '(better-sqlite3|pg)'/g, (_, name: string) => {
+        return `from '${pathToFileURL(require.resolve(name)).href}'`
+      })
+      .replace(
+        /\)\('better-sqlite3'\)/g,
+        () => `)(${JSON.stringify(require.resolve('better-sqlite3'))})`,
+      )
     await writeFile(join(dir, file.replace(/\.ts$/, '.js')), pinned)
   }
 }

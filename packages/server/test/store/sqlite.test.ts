@@ -1,9 +1,9 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import Database from 'better-sqlite3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { SqliteStore } from '../../src/store/sqlite.js'
+import { openSqliteDatabase } from '../../src/store/sqlite-driver.js'
 import { compileStore, runNode, runTogether, WAIT_FOR_GO } from './child-process.js'
 import { asyncDelivery, bot, describeStoreConformance, state, uid, webhook } from './conformance.js'
 
@@ -30,6 +30,16 @@ describeStoreConformance('SqliteStore', async () => {
 
 const T = 1_700_000_000_000
 
+/** Reads one PRAGMA of a database file, with the driver the store itself uses. */
+function pragma(file: string, name: string): unknown {
+  const raw = openSqliteDatabase(file)
+  try {
+    return Object.values(raw.prepare<[], Record<string, unknown>>(`PRAGMA ${name}`).get() ?? {})[0]
+  } finally {
+    raw.close()
+  }
+}
+
 describe('SqliteStore on a file', () => {
   it('uses WAL, a versioned schema, and sees everything after reopening', async () => {
     const file = join(root, uid('reopen'), 'joon.db')
@@ -55,10 +65,8 @@ describe('SqliteStore on a file', () => {
     await first.close()
     await first.close() // closing twice is harmless
 
-    const raw = new Database(file, { readonly: true })
-    expect(raw.pragma('journal_mode', { simple: true })).toBe('wal')
-    expect(raw.pragma('user_version', { simple: true })).toBe(1)
-    raw.close()
+    expect(pragma(file, 'journal_mode')).toBe('wal')
+    expect(pragma(file, 'user_version')).toBe(1)
 
     const second = SqliteStore.open(file)
     expect(await second.getBot('lead-gen')).toEqual(bot('lead-gen'))
@@ -95,8 +103,8 @@ describe('SqliteStore on a file', () => {
 
   it('refuses a database from a newer Joon', async () => {
     const file = join(root, `${uid('newer')}.db`)
-    const raw = new Database(file)
-    raw.pragma('user_version = 99')
+    const raw = openSqliteDatabase(file)
+    raw.exec('PRAGMA user_version = 99')
     raw.close()
     expect(() => SqliteStore.open(file)).toThrow(/version 99, newer than this Joon/)
   })
@@ -117,7 +125,7 @@ describe('SqliteStore shared by processes', () => {
   let compiled: string
   beforeAll(async () => {
     compiled = join(root, 'compiled')
-    await compileStore(compiled, ['sqlite.ts', 'shared.ts', 'types.ts'])
+    await compileStore(compiled, ['sqlite.ts', 'sqlite-driver.ts', 'shared.ts', 'types.ts'])
   })
 
   it('leases without double-claiming and lets one racing update win, across processes', async () => {
@@ -226,9 +234,7 @@ describe('SqliteStore shared by processes', () => {
     const store = SqliteStore.open(file)
     expect((await store.listWebhooks()).map((w) => w.name)).toEqual(names)
     await store.close()
-    const raw = new Database(file, { readonly: true })
-    expect(raw.pragma('user_version', { simple: true })).toBe(1)
-    raw.close()
+    expect(pragma(file, 'user_version')).toBe(1)
   }, 30_000)
 
   it('keeps every acknowledged write when the process is killed with SIGKILL', async () => {

@@ -1,0 +1,131 @@
+import { createRequire } from 'node:module'
+import type BetterSqlite3 from 'better-sqlite3'
+
+/**
+ * The few SQLite calls SqliteStore makes, over two drivers:
+ * - `node:sqlite`, built into Node (no flag since 22.13), used wherever it exists;
+ * - better-sqlite3, on Node 20. On Node 24, better-sqlite3 12 aborts the process when the
+ *   garbage collector finalizes a statement after the environment is torn down
+ *   ("Assertion failed: (env) != nullptr", WiseLibs/better-sqlite3#1515, closed without a
+ *   fix; 13.x needs Node 22), which is why it is not used where `node:sqlite` is available.
+ */
+export interface SqliteStatement<P extends unknown[], R> {
+  run(...params: P): { changes: number | bigint; lastInsertRowid: number | bigint }
+  get(...params: P): R | undefined
+  all(...params: P): R[]
+}
+
+export interface SqliteDatabase {
+  readonly driver: SqliteDriverName
+  prepare<P extends unknown[] = unknown[], R = unknown>(sql: string): SqliteStatement<P, R>
+  exec(sql: string): void
+  /** Runs `fn` in one transaction; `immediate` takes the write lock up front. */
+  transaction<T>(mode: 'immediate' | 'deferred', fn: () => T): T
+  readonly isOpen: boolean
+  close(): void
+}
+
+export type SqliteDriverName = 'node:sqlite' | 'better-sqlite3'
+
+interface NodeSqliteModule {
+  DatabaseSync: new (
+    path: string,
+  ) => {
+    prepare(sql: string): SqliteStatement<unknown[], unknown>
+    exec(sql: string): void
+    close(): void
+    readonly isOpen: boolean
+  }
+}
+
+/** `node:sqlite` when this Node has it without a flag, else undefined. */
+function nodeSqlite(): NodeSqliteModule | undefined {
+  try {
+    return process.getBuiltinModule?.('node:sqlite') as NodeSqliteModule | undefined
+  } catch {
+    return undefined
+  }
+}
+
+export function availableSqliteDrivers(): SqliteDriverName[] {
+  return nodeSqlite() ? ['node:sqlite', 'better-sqlite3'] : ['better-sqlite3']
+}
+
+/** Opens a database with the given driver, or the preferred one available. */
+export function openSqliteDatabase(
+  path: string,
+  driver: SqliteDriverName = availableSqliteDrivers()[0] ?? 'better-sqlite3',
+): SqliteDatabase {
+  if (driver === 'node:sqlite') {
+    const sqlite = nodeSqlite()
+    if (!sqlite) throw new Error('node:sqlite is not available on this Node.js')
+    return wrapNodeSqlite(new sqlite.DatabaseSync(path))
+  }
+  const Database = createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3
+  return wrapBetterSqlite(new Database(path))
+}
+
+function wrapNodeSqlite(db: InstanceType<NodeSqliteModule['DatabaseSync']>): SqliteDatabase {
+  let depth = 0
+  return {
+    driver: 'node:sqlite',
+    prepare: <P extends unknown[], R>(sql: string) =>
+      db.prepare(sql) as unknown as SqliteStatement<P, R>,
+    exec: (sql) => db.exec(sql),
+    transaction(mode, fn) {
+      // Nested calls become savepoints, like better-sqlite3's transactions.
+      const savepoint = `joon_${depth}`
+      db.exec(depth === 0 ? `BEGIN ${mode.toUpperCase()}` : `SAVEPOINT ${savepoint}`)
+      depth++
+      try {
+        const result = fn()
+        depth--
+        db.exec(depth === 0 ? 'COMMIT' : `RELEASE ${savepoint}`)
+        return result
+      } catch (error) {
+        depth--
+        db.exec(depth === 0 ? 'ROLLBACK' : `ROLLBACK TO ${savepoint}; RELEASE ${savepoint}`)
+        throw error
+      }
+    },
+    get isOpen() {
+      return db.isOpen
+    },
+    close: () => db.close(),
+  }
+}
+
+function wrapBetterSqlite(db: BetterSqlite3.Database): SqliteDatabase {
+  return {
+    driver: 'better-sqlite3',
+    prepare: <P extends unknown[], R>(sql: string) =>
+      db.prepare(sql) as unknown as SqliteStatement<P, R>,
+    exec: (sql) => void db.exec(sql),
+    transaction: (mode, fn) => db.transaction(fn)[mode](),
+    get isOpen() {
+      return db.open
+    },
+    close: () => void db.close(),
+  }
+}
+
+/** SQLite's primary result code of an error from either driver (5 is SQLITE_BUSY). */
+function resultCode(error: unknown): number | undefined {
+  if (typeof error !== 'object' || error === null) return undefined
+  const { errcode, code } = error as { errcode?: unknown; code?: unknown }
+  if (typeof errcode === 'number') return errcode
+  const names: Record<string, number> = {
+    SQLITE_BUSY: 5,
+    SQLITE_CONSTRAINT_PRIMARYKEY: 1555,
+    SQLITE_CONSTRAINT_UNIQUE: 2067,
+  }
+  if (typeof code !== 'string') return undefined
+  return names[code] ?? (code.startsWith('SQLITE_BUSY') ? 5 : undefined)
+}
+
+export const isBusy = (error: unknown) => ((resultCode(error) ?? 0) & 0xff) === 5
+
+export const isUniqueViolation = (error: unknown): error is Error => {
+  const code = resultCode(error)
+  return code === 1555 || code === 2067
+}
