@@ -1,5 +1,5 @@
 import type { Bot, ConversationState, Webhook } from '@joon/core'
-import { cleanAttempt, leaseLimits, roundRobin } from './shared.js'
+import { cleanAttempt, leaseLimits, ParsedBots, roundRobin } from './shared.js'
 import {
   type AttemptCompletion,
   type AttemptRecord,
@@ -40,6 +40,7 @@ interface StoredDelivery extends DeliveryRecord {
  */
 export class MemoryStore implements Store {
   readonly #bots = new Map<string, string>()
+  readonly #parsedBots = new ParsedBots()
   readonly #webhooks = new Map<string, string>()
   readonly #conversations = new Map<string, StoredConversation>()
   readonly #deliveries = new Map<string, StoredDelivery>()
@@ -58,16 +59,17 @@ export class MemoryStore implements Store {
   async getBot(id: string): Promise<Bot | null> {
     this.#open()
     const json = this.#bots.get(id)
-    return json === undefined ? null : (JSON.parse(json) as Bot)
+    return json === undefined ? null : this.#parsedBots.get(id, json)
   }
 
   async listBots(): Promise<Bot[]> {
     this.#open()
-    return sortedValues(this.#bots).map((json) => JSON.parse(json) as Bot)
+    return sortedKeys(this.#bots).map((id) => this.#parsedBots.get(id, this.#bots.get(id)!))
   }
 
   async deleteBot(id: string): Promise<boolean> {
     this.#open()
+    this.#parsedBots.delete(id)
     return this.#bots.delete(id)
   }
 
@@ -332,8 +334,12 @@ function byDue(a: StoredDelivery, b: StoredDelivery): number {
   return dueAt(a) - dueAt(b) || a.seq - b.seq
 }
 
+function sortedKeys(map: Map<string, string>): string[] {
+  return [...map.keys()].sort(compareCodeUnits)
+}
+
 function sortedValues(map: Map<string, string>): string[] {
-  return [...map.keys()].sort(compareCodeUnits).map((key) => map.get(key)!)
+  return sortedKeys(map).map((key) => map.get(key)!)
 }
 
 /** Plain code-unit order, the same as SQLite's BINARY collation and PostgreSQL's "C". */

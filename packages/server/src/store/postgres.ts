@@ -1,6 +1,6 @@
 import type { Bot, ConversationState, Webhook } from '@joon/core'
 import pg from 'pg'
-import { cleanAttempt, leaseLimits } from './shared.js'
+import { cleanAttempt, leaseLimits, ParsedBots } from './shared.js'
 import {
   type AttemptCompletion,
   type AttemptRecord,
@@ -254,6 +254,7 @@ const COMPLETE = `
  * single statement (hence atomic, and one round trip) except the rare `retryDelivery`.
  */
 export class PostgresStore implements Store {
+  readonly #parsedBots = new ParsedBots()
   readonly #pool: pg.Pool
 
   private constructor(pool: pg.Pool) {
@@ -305,19 +306,20 @@ export class PostgresStore implements Store {
       'SELECT data FROM bots WHERE id = $1',
       [id],
     )
-    return rows[0] ? (JSON.parse(rows[0].data) as Bot) : null
+    return rows[0] ? this.#parsedBots.get(id, rows[0].data) : null
   }
 
   async listBots(): Promise<Bot[]> {
-    const { rows } = await this.#query<{ data: string }>(
+    const { rows } = await this.#query<{ id: string; data: string }>(
       'list-bots',
-      'SELECT data FROM bots ORDER BY id',
+      'SELECT id, data FROM bots ORDER BY id',
       [],
     )
-    return rows.map((row) => JSON.parse(row.data) as Bot)
+    return rows.map((row) => this.#parsedBots.get(row.id, row.data))
   }
 
   async deleteBot(id: string): Promise<boolean> {
+    this.#parsedBots.delete(id)
     if (!storable(id)) return false
     const result = await this.#query('delete-bot', 'DELETE FROM bots WHERE id = $1', [id])
     return (result.rowCount ?? 0) > 0

@@ -1,3 +1,4 @@
+import type { Bot } from '@joon/core'
 import type { AttemptRecord } from './types.js'
 
 /** Attempt errors are kept as excerpts of at most this many UTF-8 bytes (issue 4). */
@@ -59,4 +60,39 @@ export function leaseLimits(limit: number, perWebhookLimit: number | undefined) 
   const total = Math.max(0, Math.floor(limit))
   const perWebhook = Math.max(0, Math.floor(perWebhookLimit ?? total))
   return { total, perWebhook: Math.min(perWebhook, total) }
+}
+
+/**
+ * Bots parsed once and reused while their stored JSON text is unchanged: a turn then costs no
+ * JSON.parse of the bot, and the interpreter's block index (cached per bot object) is reused.
+ * The objects are shared, so they are deep-frozen: nobody can change what another caller sees.
+ */
+export class ParsedBots {
+  readonly #entries = new Map<string, { text: string; bot: Bot }>()
+
+  constructor(private readonly maxEntries = 1000) {}
+
+  get(id: string, text: string): Bot {
+    const hit = this.#entries.get(id)
+    if (hit?.text === text) return hit.bot
+    const bot = deepFreeze(JSON.parse(text) as Bot)
+    if (!hit && this.#entries.size >= this.maxEntries) {
+      const oldest = this.#entries.keys().next().value
+      if (oldest !== undefined) this.#entries.delete(oldest)
+    }
+    this.#entries.set(id, { text, bot })
+    return bot
+  }
+
+  delete(id: string): void {
+    this.#entries.delete(id)
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const child of Object.values(value)) deepFreeze(child)
+    Object.freeze(value)
+  }
+  return value
 }

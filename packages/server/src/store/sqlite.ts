@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import type { Bot, ConversationState, Webhook } from '@joon/core'
-import { cleanAttempt, leaseLimits, roundRobin } from './shared.js'
+import { cleanAttempt, leaseLimits, ParsedBots, roundRobin } from './shared.js'
 import {
   isBusy,
   isUniqueViolation,
@@ -150,6 +150,7 @@ type Statement<P extends unknown[], R = unknown> = SqliteStatement<P, R>
 export class SqliteStore implements Store {
   readonly #db: SqliteDatabase
   readonly #sql: ReturnType<typeof prepareStatements>
+  readonly #parsedBots = new ParsedBots()
   readonly #listStatements = new Map<string, Statement<(string | number)[], DeliveryRow>>()
   readonly #countStatements = new Map<string, Statement<string[], { n: number }>>()
 
@@ -192,14 +193,15 @@ export class SqliteStore implements Store {
 
   async getBot(id: string): Promise<Bot | null> {
     const row = this.#sql.getBot.get(id)
-    return row ? (JSON.parse(row.data) as Bot) : null
+    return row ? this.#parsedBots.get(id, row.data) : null
   }
 
   async listBots(): Promise<Bot[]> {
-    return this.#sql.listBots.all().map((row) => JSON.parse(row.data) as Bot)
+    return this.#sql.listBots.all().map((row) => this.#parsedBots.get(row.id, row.data))
   }
 
   async deleteBot(id: string): Promise<boolean> {
+    this.#parsedBots.delete(id)
     return this.#sql.deleteBot.run(id).changes > 0
   }
 
@@ -445,7 +447,7 @@ function prepareStatements(db: SqliteDatabase) {
       'INSERT INTO bots (id, data) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data',
     ),
     getBot: db.prepare<[string], { data: string }>('SELECT data FROM bots WHERE id = ?'),
-    listBots: db.prepare<[], { data: string }>('SELECT data FROM bots ORDER BY id'),
+    listBots: db.prepare<[], { id: string; data: string }>('SELECT id, data FROM bots ORDER BY id'),
     deleteBot: db.prepare<[string]>('DELETE FROM bots WHERE id = ?'),
     webhookExists: db.prepare<[string], { ok: number }>(
       'SELECT 1 AS ok FROM webhooks WHERE name = ?',

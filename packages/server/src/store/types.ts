@@ -11,7 +11,8 @@ import type { Bot, ConversationState, Webhook } from '@joon/core'
  * Data is stored as JSON, faithfully: the store never interprets keys, so a `__proto__` key
  * (which core filters out long before) would come back as a plain own property and never
  * reach `Object.prototype`. Values are copied in and out: mutating what you passed or what
- * you got back never changes what is stored.
+ * you got back never changes what is stored. Bots are the exception on the way out: read on
+ * every turn, they are parsed once while unchanged and handed out deep-frozen and shared.
  */
 export interface Store {
   /** Creates or replaces a bot (by `bot.id`). */

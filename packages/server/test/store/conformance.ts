@@ -116,16 +116,36 @@ export function describeStoreConformance(
         expect(await store.listBots()).toEqual([bot('b-2', 'Renamed')])
       })
 
-      it('copies on the way in and out', async () => {
+      it('copies on the way in, and hands out frozen bots nobody can change', async () => {
         const input = bot('copy')
         await store.putBot(input)
         input.name = 'mutated after put'
         const first = await store.getBot('copy')
-        first!.blocks.length = 0
-        expect(await store.getBot('copy')).toEqual(bot('copy'))
+        expect(first).toEqual(bot('copy'))
+        expect(() => {
+          first!.blocks.length = 0
+        }).toThrow(TypeError)
+        expect(() => {
+          ;(first!.blocks[0] as { text: string }).text = 'changed'
+        }).toThrow(TypeError)
         const [listed] = await store.listBots()
-        listed!.name = 'mutated after list'
+        expect(() => {
+          listed!.name = 'mutated after list'
+        }).toThrow(TypeError)
         expect(await store.getBot('copy')).toEqual(bot('copy'))
+      })
+
+      it('parses a bot once while it is unchanged, and again after a put', async () => {
+        await store.putBot(bot('cached'))
+        const first = await store.getBot('cached')
+        expect(await store.getBot('cached')).toBe(first)
+        await store.putBot({ ...bot('cached'), name: 'Renamed' })
+        const renamed = await store.getBot('cached')
+        expect(renamed).not.toBe(first)
+        expect(renamed?.name).toBe('Renamed')
+        expect(first?.name).not.toBe('Renamed')
+        await store.deleteBot('cached')
+        expect(await store.getBot('cached')).toBeNull()
       })
 
       it('keeps ids that are names of Object.prototype members apart', async () => {
