@@ -2,7 +2,8 @@
 // - deliveries/s: the worker drains a backlog of signed deliveries from a SQLite store to a local
 //   receiver (targets: ≥ 2,000/s sustained);
 // - conversation turns/s through `startNodeServer` with an async webhook block in the flow
-//   against the same flow without it (target: ≥ 80%), the worker sending meanwhile.
+//   against the same flow without it (target: ≥ 80%), the worker sending meanwhile: with a
+//   delivery on every turn (the worst case) and after every three answers (the lead-gen shape).
 // Every part runs in its own process (receiver, worker, server, load), as in production.
 // Prints one JSON line per measurement (read by tools/bench.mjs). BENCH_SECONDS sets the
 // duration of each turns run (default 6), BENCH_DELIVERIES the backlog (default 20000).
@@ -208,6 +209,17 @@ async function server(url) {
       { id: 'notify', type: 'webhook', webhook: 'crm', async: true, next: 'ask' },
     ],
   })
+  // The lead-generation shape: three answers, then one asynchronous delivery.
+  await store.putBot({
+    id: 'lead',
+    start: 'q1',
+    blocks: [
+      { ...ask, id: 'q1', saveAnswerTo: 'a', next: 'q2' },
+      { ...ask, id: 'q2', saveAnswerTo: 'b', next: 'q3' },
+      { ...ask, id: 'q3', saveAnswerTo: 'c', next: 'notify' },
+      { id: 'notify', type: 'webhook', webhook: 'crm', async: true, next: 'q1' },
+    ],
+  })
   const running = await startNodeServer({
     store,
     port: 0,
@@ -294,13 +306,14 @@ async function main() {
   // Alternating runs, best of two each: the machine is shared, and noise only ever slows.
   const joon = child('server', url)
   const base = await joon.ready
-  const runs = { plain: [], async: [] }
-  for (const bot of ['plain', 'async', 'plain', 'async']) {
+  const runs = { plain: [], async: [], lead: [] }
+  for (const bot of ['plain', 'async', 'lead', 'plain', 'async', 'lead']) {
     runs[bot].push(await turns(base, bot, seconds))
   }
   const best = (list) => list.reduce((a, b) => (b.turnsPerSecond > a.turnsPerSecond ? b : a))
   const plain = best(runs.plain)
   const withAsync = best(runs.async)
+  const lead = best(runs.lead)
   // The worker keeps up: how long the outbox takes to empty once the load stops.
   const stoppedAt = performance.now()
   let pending = await pendingCount(base)
@@ -313,10 +326,14 @@ async function main() {
       name: 'turns-async-vs-plain',
       plainTurnsPerSecond: plain.turnsPerSecond,
       asyncTurnsPerSecond: withAsync.turnsPerSecond,
+      // A delivery on every turn: the worst case.
       ratio: round(withAsync.turnsPerSecond / plain.turnsPerSecond),
+      // One delivery after three answers, as in the lead-generation bot.
+      leadShapeTurnsPerSecond: lead.turnsPerSecond,
+      leadShapeRatio: round(lead.turnsPerSecond / plain.turnsPerSecond),
       plainP99ms: plain.p99ms,
       asyncP99ms: withAsync.p99ms,
-      errors: plain.errors + withAsync.errors,
+      errors: plain.errors + withAsync.errors + lead.errors,
       outboxEmptyAfterMs: pending === 0 ? Math.round(performance.now() - stoppedAt) : null,
     }),
   )
