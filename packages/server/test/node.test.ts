@@ -1,3 +1,4 @@
+import { connect } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type RunningServer, startNodeServer } from '../src/node.js'
 import { MemoryStore } from '../src/store/memory.js'
@@ -63,5 +64,53 @@ describe('startNodeServer', () => {
     }
     expect(await statusesFor(false)).toEqual([404, 429])
     expect(await statusesFor(true)).toEqual([404, 404])
+  })
+
+  it('reads bodies straight from the socket: JSON, empty, bad JSON, bad UTF-8, too large', async () => {
+    const post = (path: string, body: RequestInit['body'], headers: Record<string, string> = {}) =>
+      fetch(`${server.url}${path}`, {
+        method: 'POST',
+        body,
+        headers,
+        duplex: 'half',
+      } as RequestInit)
+    // No bot registered: a parsed body gets as far as the bot lookup (404).
+    expect((await post('/api/v1/bots/nobot/conversations', '{"variables":{"a":1}}')).status).toBe(
+      404,
+    )
+    expect((await post('/api/v1/bots/nobot/conversations', undefined)).status).toBe(404)
+    const bad = await post('/api/v1/bots/nobot/conversations', '{"variables":')
+    expect(bad.status).toBe(400)
+    expect((await bodyOf(bad)).error.code).toBe('invalid_json')
+    const latin1 = await post(
+      '/api/v1/bots/nobot/conversations',
+      new Uint8Array([0x7b, 0xff, 0x7d]),
+    )
+    expect((await bodyOf(latin1)).error.code).toBe('invalid_json')
+    // Chunked, no content-length: cut while streaming, and the 413 still reaches the client.
+    const chunk = new TextEncoder().encode('x'.repeat(16 * 1024))
+    let sent = 0
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent++ < 64) controller.enqueue(chunk)
+        else controller.close()
+      },
+    })
+    const large = await post('/api/v1/bots/nobot/conversations', stream)
+    expect(large.status).toBe(413)
+    expect((await bodyOf(large)).error.code).toBe('payload_too_large')
+    // A client that hangs up halfway through its body changes nothing and breaks nothing.
+    const { port } = new URL(server.url)
+    await new Promise<void>((resolve, reject) => {
+      const socket = connect(Number(port), '127.0.0.1', () => {
+        socket.write(
+          'POST /api/v1/bots/nobot/conversations HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\n{"var',
+        )
+        setTimeout(() => socket.destroy(), 50)
+      })
+      socket.on('close', () => resolve())
+      socket.on('error', reject)
+    })
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200)
   })
 })

@@ -37,14 +37,30 @@ async function readText(c: Context, maxBytes: number): Promise<string> {
     new ApiError(413, 'payload_too_large', `The request body is larger than ${maxBytes} bytes.`)
   const declared = Number(c.req.header('content-length'))
   if (declared > maxBytes) throw tooLarge()
-  const body = c.req.raw.body
-  if (!body) return ''
+  const incoming = unreadNodeRequest(c.env)
+  const chunks = incoming
+    ? readNodeRequest(incoming, maxBytes, tooLarge)
+    : readWebStream(c.req.raw.body, maxBytes, tooLarge)
+  try {
+    return decoder.decode(concat(await chunks))
+  } catch (error) {
+    if (error instanceof ApiError) throw error
+    throw new ApiError(400, 'invalid_json', 'The request body is not valid UTF-8.')
+  }
+}
+
+async function readWebStream(
+  body: ReadableStream<Uint8Array> | null,
+  maxBytes: number,
+  tooLarge: () => ApiError,
+): Promise<Uint8Array[]> {
   const chunks: Uint8Array[] = []
+  if (!body) return chunks
   let size = 0
   const reader = body.getReader()
   for (;;) {
     const { done, value } = await reader.read()
-    if (done) break
+    if (done) return chunks
     size += value.byteLength
     if (size > maxBytes) {
       await reader.cancel().catch(() => {})
@@ -52,15 +68,68 @@ async function readText(c: Context, maxBytes: number): Promise<string> {
     }
     chunks.push(value)
   }
+}
+
+/** The part of Node's IncomingMessage read here (no node: import: this file runs on edges). */
+interface NodeRequest {
+  on(event: 'data', listener: (chunk: Uint8Array) => void): unknown
+  on(event: 'end' | 'close', listener: () => void): unknown
+  on(event: 'error', listener: (error: Error) => void): unknown
+  removeAllListeners(event: 'data'): unknown
+  readableEnded: boolean
+  readableFlowing: boolean | null
+}
+
+/**
+ * On Node, @hono/node-server hands over the IncomingMessage as `env.incoming`. Reading it
+ * directly skips building a web Request and ReadableStream for every call, about a fifth of
+ * a chat turn's CPU. Only a body nobody started reading is taken this way.
+ */
+function unreadNodeRequest(env: unknown): NodeRequest | undefined {
+  const incoming = (env as { incoming?: Partial<NodeRequest> } | undefined)?.incoming
+  return incoming &&
+    typeof incoming.on === 'function' &&
+    incoming.readableFlowing === null &&
+    incoming.readableEnded === false
+    ? (incoming as NodeRequest)
+    : undefined
+}
+
+function readNodeRequest(
+  incoming: NodeRequest,
+  maxBytes: number,
+  tooLarge: () => ApiError,
+): Promise<Uint8Array[]> {
+  return new Promise((resolve, reject) => {
+    const chunks: Uint8Array[] = []
+    let size = 0
+    incoming.on('data', (chunk) => {
+      size += chunk.byteLength
+      if (size > maxBytes) {
+        // Stop keeping what arrives; Node discards the rest once the answer is sent.
+        incoming.removeAllListeners('data')
+        incoming.on('data', () => {})
+        reject(tooLarge())
+      } else {
+        chunks.push(chunk)
+      }
+    })
+    incoming.on('end', () => resolve(chunks))
+    incoming.on('error', reject)
+    incoming.on('close', () =>
+      reject(new ApiError(400, 'invalid_json', 'The request body was cut off.')),
+    )
+  })
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  let size = 0
+  for (const chunk of chunks) size += chunk.byteLength
   const bytes = new Uint8Array(size)
   let offset = 0
   for (const chunk of chunks) {
     bytes.set(chunk, offset)
     offset += chunk.byteLength
   }
-  try {
-    return decoder.decode(bytes)
-  } catch {
-    throw new ApiError(400, 'invalid_json', 'The request body is not valid UTF-8.')
-  }
+  return bytes
 }
