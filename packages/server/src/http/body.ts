@@ -114,11 +114,15 @@ function readNodeRequest(
         chunks.push(chunk)
       }
     })
-    incoming.on('end', () => resolve(chunks))
+    let ended = false
+    incoming.on('end', () => {
+      ended = true
+      resolve(chunks)
+    })
     incoming.on('error', reject)
-    incoming.on('close', () =>
-      reject(new ApiError(400, 'invalid_json', 'The request body was cut off.')),
-    )
+    incoming.on('close', () => {
+      if (!ended) reject(new ApiError(400, 'invalid_json', 'The request body was cut off.'))
+    })
   })
 }
 
