@@ -42,9 +42,22 @@ function child(role, ...args) {
       else resolve(null)
     })
   })
+  /** The child's CPU time in µs (a `server` child answers SIGUSR2 with a `cpu` line). */
+  const cpu = () =>
+    new Promise((resolve) => {
+      const onData = (chunk) => {
+        const match = /cpu (\d+)/.exec(String(chunk))
+        if (!match) return
+        process_.stdout.off('data', onData)
+        resolve(Number(match[1]))
+      }
+      process_.stdout.on('data', onData)
+      process_.kill('SIGUSR2')
+    })
   return {
     ready,
     result,
+    cpu,
     stop: () =>
       new Promise((resolve) => {
         if (process_.exitCode !== null) return resolve()
@@ -232,6 +245,12 @@ async function server(url) {
       : {}),
   })
   console.log(`ready ${running.url}`)
+  // SIGUSR2: print the CPU time used so far, so runs can be compared on the server's own
+  // work, without the share of the two cores the load generator and the receiver take.
+  process.on('SIGUSR2', () => {
+    const { user, system } = process.cpuUsage()
+    console.log(`cpu ${user + system}`)
+  })
   process.on('SIGTERM', async () => {
     await running.close()
     rmSync(dir, { recursive: true, force: true })
@@ -277,9 +296,17 @@ async function turns(url, bot, seconds) {
     ),
   )
   return {
+    totalTurns: result.requests.total,
     turnsPerSecond: Math.round(result.requests.average),
     p99ms: result.latency.p99,
     errors: result.errors + result.non2xx,
+  }
+}
+
+async function waitForEmptyOutbox(url) {
+  const started = performance.now()
+  while ((await pendingCount(url)) > 0 && performance.now() - started < 60_000) {
+    await new Promise((resolve) => setTimeout(resolve, 100))
   }
 }
 
@@ -308,7 +335,13 @@ async function main() {
   const base = await joon.ready
   const runs = { plain: [], async: [], lead: [] }
   for (const bot of ['plain', 'async', 'lead', 'plain', 'async', 'lead']) {
-    runs[bot].push(await turns(base, bot, seconds))
+    await waitForEmptyOutbox(base)
+    const cpuBefore = await joon.cpu()
+    const run = await turns(base, bot, seconds)
+    // The deliveries this run queued are part of its cost: count the CPU until they are sent.
+    await waitForEmptyOutbox(base)
+    run.serverCpuMicrosPerTurn = round((await joon.cpu()) - cpuBefore) / run.totalTurns
+    runs[bot].push(run)
   }
   const best = (list) => list.reduce((a, b) => (b.turnsPerSecond > a.turnsPerSecond ? b : a))
   const plain = best(runs.plain)
@@ -331,6 +364,9 @@ async function main() {
       // One delivery after three answers, as in the lead-generation bot.
       leadShapeTurnsPerSecond: lead.turnsPerSecond,
       leadShapeRatio: round(lead.turnsPerSecond / plain.turnsPerSecond),
+      // Server CPU per turn, its deliveries included: plain over async (1 = no extra cost).
+      cpuRatio: round(plain.serverCpuMicrosPerTurn / withAsync.serverCpuMicrosPerTurn),
+      leadShapeCpuRatio: round(plain.serverCpuMicrosPerTurn / lead.serverCpuMicrosPerTurn),
       plainP99ms: plain.p99ms,
       asyncP99ms: withAsync.p99ms,
       errors: plain.errors + withAsync.errors + lead.errors,

@@ -1,6 +1,12 @@
 import type { Webhook } from '@joon/core'
 import { DEFAULT_RETRY_SCHEDULE } from '../config.js'
-import type { AttemptOutcome, DeliveryRecord, LeaseOptions, Store } from '../store/types.js'
+import type {
+  AttemptCompletion,
+  AttemptOutcome,
+  DeliveryRecord,
+  LeaseOptions,
+  Store,
+} from '../store/types.js'
 import type { WebhookSender } from './protocol.js'
 import { type AttemptResult, decideOutcome } from './retry-policy.js'
 
@@ -105,6 +111,11 @@ class OutboxWorker {
 
   readonly #lanes = new Map<string, Lane>()
   readonly #running = new Set<Promise<void>>()
+  readonly #completions: {
+    completion: AttemptCompletion
+    resolve: (recorded: boolean) => void
+    reject: (error: unknown) => void
+  }[] = []
   #inFlight = 0
 
   /** Something happened that may make a lease worthwhile (a wake, a freed lane, the start). */
@@ -538,6 +549,30 @@ class OutboxWorker {
    * recorded (false: the lease was lost), or null when the store kept failing: the lease then
    * runs out and the delivery is sent again (at least once).
    */
+  /**
+   * Attempts that end in the same turn of the event loop are recorded in one store write when
+   * the store can (on SQLite the transaction is most of what an attempt costs).
+   */
+  #completeInStore(completion: AttemptCompletion): Promise<boolean> {
+    if (!this.#store.completeAttempts) return this.#store.completeAttempt(completion)
+    return new Promise((resolve, reject) => {
+      this.#completions.push({ completion, resolve, reject })
+      if (this.#completions.length === 1) setImmediate(() => this.#flushCompletions())
+    })
+  }
+
+  #flushCompletions() {
+    const batch = this.#completions.splice(0)
+    this.#store.completeAttempts!(batch.map((entry) => entry.completion)).then(
+      (results) => {
+        for (const [i, entry] of batch.entries()) entry.resolve(results[i] ?? false)
+      },
+      (error: unknown) => {
+        for (const entry of batch) entry.reject(error)
+      },
+    )
+  }
+
   async #complete(
     record: DeliveryRecord,
     attempt: { at: number; status: number | null; durationMs: number; error: string | null },
@@ -545,7 +580,7 @@ class OutboxWorker {
   ): Promise<boolean | null> {
     for (const pause of [200, 1_000, 3_000, -1]) {
       try {
-        return await this.#store.completeAttempt({
+        return await this.#completeInStore({
           id: record.id,
           owner: this.#owner,
           attempt,

@@ -193,6 +193,12 @@ export class MemoryStore implements Store {
     return true
   }
 
+  async completeAttempts(completions: readonly AttemptCompletion[]): Promise<boolean[]> {
+    const results: boolean[] = []
+    for (const completion of completions) results.push(await this.completeAttempt(completion))
+    return results
+  }
+
   async getDelivery(id: string): Promise<DeliveryDetail | null> {
     this.#open()
     const row = this.#deliveries.get(id)

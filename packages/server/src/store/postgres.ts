@@ -450,6 +450,13 @@ export class PostgresStore implements Store {
     return rowCount === 1
   }
 
+  /** One round trip each: PostgreSQL commits are not what an attempt costs there. */
+  async completeAttempts(completions: readonly AttemptCompletion[]): Promise<boolean[]> {
+    const results: boolean[] = []
+    for (const completion of completions) results.push(await this.completeAttempt(completion))
+    return results
+  }
+
   async getDelivery(id: string): Promise<DeliveryDetail | null> {
     if (!storable(id)) return null
     // One statement, so the record and its history come from one snapshot.

@@ -299,23 +299,29 @@ export class SqliteStore implements Store {
   }
 
   async completeAttempt(completion: AttemptCompletion): Promise<boolean> {
+    return this.#write(() => this.#complete(completion))
+  }
+
+  async completeAttempts(completions: readonly AttemptCompletion[]): Promise<boolean[]> {
+    return this.#write(() => completions.map((completion) => this.#complete(completion)))
+  }
+
+  #complete(completion: AttemptCompletion): boolean {
     const attempt = cleanAttempt(completion.attempt)
     const { outcome } = completion
     const next = outcome.status === 'pending' ? outcome.nextAttemptAt : null
-    return this.#write(() => {
-      const row = this.#sql.complete.get(
-        outcome.status,
-        attempt.status,
-        attempt.error,
-        next,
-        next,
-        completion.id,
-        completion.owner,
-      )
-      if (!row) return false
-      this.#insertAttempt(row.seq, row.attempts, attempt)
-      return true
-    })
+    const row = this.#sql.complete.get(
+      outcome.status,
+      attempt.status,
+      attempt.error,
+      next,
+      next,
+      completion.id,
+      completion.owner,
+    )
+    if (!row) return false
+    this.#insertAttempt(row.seq, row.attempts, attempt)
+    return true
   }
 
   async getDelivery(id: string): Promise<DeliveryDetail | null> {

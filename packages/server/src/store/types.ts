@@ -75,6 +75,11 @@ export interface Store {
    * Returns false, writing nothing, when the lease was lost or the delivery is not pending.
    */
   completeAttempt(completion: AttemptCompletion): Promise<boolean>
+  /**
+   * `completeAttempt` for several deliveries in one write (SQLite: one transaction, which is
+   * most of an attempt's cost). Optional: the worker falls back to one call each.
+   */
+  completeAttempts?(completions: readonly AttemptCompletion[]): Promise<boolean[]>
 
   getDelivery(id: string): Promise<DeliveryDetail | null>
   /** Newest first (by `createdAt`, then insertion order). */

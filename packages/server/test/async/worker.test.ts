@@ -368,8 +368,13 @@ describe('delivery worker', () => {
         if (property === 'leaseDueDeliveries' && failures-- > 0) {
           return () => Promise.reject(new Error('database is locked'))
         }
-        if (property === 'completeAttempt' && completions++ === 0) {
-          return () => Promise.reject(new Error('disk I/O error'))
+        // Recording the attempt fails once, whichever of the two calls the worker uses.
+        if (property === 'completeAttempt' || property === 'completeAttempts') {
+          const record = Reflect.get(target, property, target).bind(target) as (
+            ...args: unknown[]
+          ) => Promise<unknown>
+          return (...args: unknown[]) =>
+            completions++ === 0 ? Promise.reject(new Error('disk I/O error')) : record(...args)
         }
         const value = Reflect.get(target, property, target)
         return typeof value === 'function' ? value.bind(target) : value

@@ -648,6 +648,38 @@ export function describeStoreConformance(
         ).toBe(true)
       })
 
+      it('records several attempts in one call, each as completeAttempt would', async () => {
+        expect(store.completeAttempts).toBeTypeOf('function')
+        if (!store.completeAttempts) return
+        const [a, b, c] = ['a', 'b', 'c'].map((n) => asyncDelivery('crm', n, T))
+        await conversation([a!, b!, c!])
+        await store.leaseDueDeliveries({ now: T, limit: 3, leaseMs: 1000, owner: 'w' })
+        const results = await store.completeAttempts([
+          { id: a!.id, owner: 'w', attempt: attempt(T + 1, 200), outcome: { status: 'delivered' } },
+          {
+            id: b!.id,
+            owner: 'other',
+            attempt: attempt(T + 1, 200),
+            outcome: { status: 'delivered' },
+          },
+          {
+            id: c!.id,
+            owner: 'w',
+            attempt: attempt(T + 1, 500),
+            outcome: { status: 'pending', nextAttemptAt: T + 50 },
+          },
+        ])
+        expect(results).toEqual([true, false, true])
+        expect(await store.getDelivery(a!.id)).toMatchObject({ status: 'delivered', attempts: 1 })
+        expect(await store.getDelivery(b!.id)).toMatchObject({ status: 'pending', attempts: 0 })
+        expect(await store.getDelivery(c!.id)).toMatchObject({
+          status: 'pending',
+          attempts: 1,
+          lastStatus: 500,
+          nextAttemptAt: T + 50,
+        })
+      })
+
       it('is fair: a webhook with 1,000 due cannot starve one with 5', async () => {
         const dead = Array.from({ length: 1000 }, (_, i) => asyncDelivery('dead', 'c', T + i))
         const live = Array.from({ length: 5 }, (_, i) => asyncDelivery('live', 'c', T + 2000 + i))
