@@ -15,7 +15,6 @@
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:http'
 import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -157,14 +156,16 @@ async function startInstances(storage, count) {
   return { urls, stop: () => Promise.all(instances.map((instance) => instance.stop())) }
 }
 
-/** A webhook receiver in its own process: reads the body, answers 204. */
+/** The webhook receiver of bench/deliveries.mjs in its own process: reads the body, answers 204. */
 function startReceiver() {
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), 'receiver'], {
+  const script = fileURLToPath(new URL('./deliveries.mjs', import.meta.url))
+  const child = spawn(process.execPath, [script, 'receiver'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   })
   const url = new Promise((resolve, reject) => {
     child.stdout.on('data', (chunk) => {
-      const match = /ready (\S+)/.exec(String(chunk))
+      // It answers any path; this benchmark adds its own.
+      const match = /ready (\S+?)(\/hook)?\s/.exec(String(chunk))
       if (match) resolve(match[1])
     })
     child.on('exit', (code) => reject(new Error(`receiver exited ${code}`)))
@@ -177,21 +178,6 @@ function startReceiver() {
         child.kill('SIGTERM')
       }),
   }
-}
-
-function receiverRole() {
-  const server = createServer((request, response) => {
-    request.resume()
-    request.on('end', () => {
-      response.statusCode = 204
-      response.end()
-    })
-  })
-  server.keepAliveTimeout = 60_000
-  server.listen(0, '127.0.0.1', () =>
-    console.log(`ready http://127.0.0.1:${server.address().port}`),
-  )
-  process.on('SIGTERM', () => server.close(() => process.exit(0)))
 }
 
 // ---- measurements ------------------------------------------------------------------------
@@ -398,5 +384,4 @@ async function main() {
   }
 }
 
-if (process.argv[2] === 'receiver') receiverRole()
-else await main()
+await main()
