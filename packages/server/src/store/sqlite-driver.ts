@@ -66,28 +66,13 @@ export function openSqliteDatabase(
 }
 
 function wrapNodeSqlite(db: InstanceType<NodeSqliteModule['DatabaseSync']>): SqliteDatabase {
-  let depth = 0
+  const prepare = <P extends unknown[], R>(sql: string) =>
+    db.prepare(sql) as unknown as SqliteStatement<P, R>
   return {
     driver: 'node:sqlite',
-    prepare: <P extends unknown[], R>(sql: string) =>
-      db.prepare(sql) as unknown as SqliteStatement<P, R>,
+    prepare,
     exec: (sql) => db.exec(sql),
-    transaction(mode, fn) {
-      // Nested calls become savepoints, like better-sqlite3's transactions.
-      const savepoint = `joon_${depth}`
-      db.exec(depth === 0 ? `BEGIN ${mode.toUpperCase()}` : `SAVEPOINT ${savepoint}`)
-      depth++
-      try {
-        const result = fn()
-        depth--
-        db.exec(depth === 0 ? 'COMMIT' : `RELEASE ${savepoint}`)
-        return result
-      } catch (error) {
-        depth--
-        db.exec(depth === 0 ? 'ROLLBACK' : `ROLLBACK TO ${savepoint}; RELEASE ${savepoint}`)
-        throw error
-      }
-    },
+    transaction: transactions(prepare),
     get isOpen() {
       return db.isOpen
     },
@@ -96,16 +81,71 @@ function wrapNodeSqlite(db: InstanceType<NodeSqliteModule['DatabaseSync']>): Sql
 }
 
 function wrapBetterSqlite(db: BetterSqlite3.Database): SqliteDatabase {
+  const prepare = <P extends unknown[], R>(sql: string) =>
+    db.prepare(sql) as unknown as SqliteStatement<P, R>
   return {
     driver: 'better-sqlite3',
-    prepare: <P extends unknown[], R>(sql: string) =>
-      db.prepare(sql) as unknown as SqliteStatement<P, R>,
+    prepare,
     exec: (sql) => void db.exec(sql),
-    transaction: (mode, fn) => db.transaction(fn)[mode](),
+    // Not better-sqlite3's own `db.transaction(fn)`: it builds a wrapper per call, which cost
+    // more than the statements of a small write.
+    transaction: transactions(prepare),
     get isOpen() {
       return db.open
     },
     close: () => void db.close(),
+  }
+}
+
+/**
+ * `transaction(mode, fn)` on prepared BEGIN/COMMIT statements (compiled once, not per call).
+ * A nested call becomes a savepoint, so an inner failure undoes only the inner writes.
+ */
+function transactions(prepare: (sql: string) => SqliteStatement<[], unknown>) {
+  const statements = new Map<string, SqliteStatement<[], unknown>>()
+  const run = (sql: string) => {
+    let statement = statements.get(sql)
+    if (!statement) {
+      statement = prepare(sql)
+      statements.set(sql, statement)
+    }
+    statement.run()
+  }
+  let depth = 0
+  return <T>(mode: 'immediate' | 'deferred', fn: () => T): T => {
+    const savepoint = `joon_${depth}`
+    run(depth === 0 ? `BEGIN ${mode.toUpperCase()}` : `SAVEPOINT ${savepoint}`)
+    depth++
+    let result: T
+    try {
+      result = fn()
+    } catch (error) {
+      depth--
+      undo(depth, savepoint)
+      throw error
+    }
+    depth--
+    try {
+      run(depth === 0 ? 'COMMIT' : `RELEASE ${savepoint}`)
+    } catch (error) {
+      // A COMMIT that failed (busy, I/O) leaves the transaction open: end it, keep nothing.
+      undo(depth, savepoint)
+      throw error
+    }
+    return result
+  }
+
+  function undo(depth: number, savepoint: string) {
+    try {
+      if (depth === 0) {
+        run('ROLLBACK')
+      } else {
+        run(`ROLLBACK TO ${savepoint}`)
+        run(`RELEASE ${savepoint}`)
+      }
+    } catch {
+      // SQLite already rolled the transaction back itself (it does on some I/O errors).
+    }
   }
 }
 
