@@ -129,6 +129,12 @@ interface DeliveryRow {
   lease_until: number | null
 }
 
+interface QueuedWrite {
+  fn: () => unknown
+  resolve: (value: unknown) => void
+  reject: (error: unknown) => void
+}
+
 interface AttemptRow {
   at: number
   status: number | null
@@ -146,6 +152,9 @@ type Statement<P extends unknown[], R = unknown> = SqliteStatement<P, R>
  * on one machine (every write is a `BEGIN IMMEDIATE` transaction, so leases and versioned
  * updates are serialized by SQLite's write lock). Both drivers are synchronous: each method
  * runs its whole transaction without yielding, which also makes it atomic in-process.
+ *
+ * Conversation writes (and delivery records) are group-committed: those issued in the same
+ * turn of the event loop share one transaction, each in its own savepoint (see `#grouped`).
  */
 export class SqliteStore implements Store {
   readonly #db: SqliteDatabase
@@ -153,6 +162,8 @@ export class SqliteStore implements Store {
   readonly #parsedBots = new ParsedBots()
   readonly #listStatements = new Map<string, Statement<(string | number)[], DeliveryRow>>()
   readonly #countStatements = new Map<string, Statement<string[], { n: number }>>()
+  /** Writes waiting for this turn of the event loop's group commit. */
+  #queued: QueuedWrite[] = []
 
   private constructor(db: SqliteDatabase) {
     this.#db = db
@@ -231,7 +242,7 @@ export class SqliteStore implements Store {
     outbox: readonly NewDelivery[] = [],
   ): Promise<void> {
     const state = JSON.stringify(conversation.state)
-    this.#write(() => {
+    return this.#grouped(() => {
       const { id, botId, now } = conversation
       this.#sql.insertConversation.run(id, botId, state, now, now)
       for (const delivery of outbox) this.#insertDelivery(delivery)
@@ -256,7 +267,7 @@ export class SqliteStore implements Store {
     outbox: readonly NewDelivery[] = [],
   ): Promise<boolean> {
     const state = JSON.stringify(update.state)
-    return this.#write(() => {
+    return this.#grouped(() => {
       const { id, expectedVersion, now } = update
       if (this.#sql.updateConversation.run(state, now, id, expectedVersion).changes === 0) {
         return false
@@ -267,7 +278,7 @@ export class SqliteStore implements Store {
   }
 
   async recordDelivery(delivery: NewDelivery): Promise<void> {
-    this.#write(() => this.#insertDelivery(delivery))
+    return this.#grouped(() => this.#insertDelivery(delivery))
   }
 
   async leaseDueDeliveries(options: LeaseOptions): Promise<DeliveryRecord[]> {
@@ -390,6 +401,7 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     if (!this.#db.isOpen) return
+    this.#flush()
     try {
       this.#db.exec('PRAGMA optimize')
     } finally {
@@ -404,6 +416,60 @@ export class SqliteStore implements Store {
     } catch (error) {
       if (isUniqueViolation(error)) throw new StoreConflictError(conflictMessage(error))
       throw error
+    }
+  }
+
+  /**
+   * Group commit. Under load many requests reach their write in the same turn of the event
+   * loop, and a commit (WAL frames, locks) costs several times a small write: they share one
+   * transaction, committed once the turn's other work is done (`setImmediate`). Each write
+   * runs in its own savepoint, so a unique-key conflict undoes only its own rows and rejects
+   * only its own caller. Any other failure, or a failed commit, leaves nothing of the batch
+   * written; each write then runs again in a transaction of its own, so one bad write cannot
+   * fail the others. Nobody is answered before the commit that holds their write.
+   */
+  #grouped<T>(fn: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#queued.push({ fn, resolve: resolve as (value: unknown) => void, reject })
+      if (this.#queued.length === 1) setImmediate(() => this.#flush())
+    })
+  }
+
+  #flush(): void {
+    const batch = this.#queued
+    if (batch.length === 0) return
+    this.#queued = []
+    if (batch.length > 1) {
+      const outcomes: { value?: unknown; error?: unknown }[] = []
+      try {
+        this.#write(() => {
+          for (const write of batch) {
+            try {
+              outcomes.push({ value: this.#db.transaction('immediate', write.fn) })
+            } catch (error) {
+              if (!isUniqueViolation(error)) throw error
+              outcomes.push({ error: new StoreConflictError(conflictMessage(error)) })
+            }
+          }
+        })
+      } catch {
+        outcomes.length = 0
+      }
+      if (outcomes.length === batch.length) {
+        for (const [i, write] of batch.entries()) {
+          const outcome = outcomes[i]!
+          if ('error' in outcome) write.reject(outcome.error)
+          else write.resolve(outcome.value)
+        }
+        return
+      }
+    }
+    for (const write of batch) {
+      try {
+        write.resolve(this.#write(write.fn))
+      } catch (error) {
+        write.reject(error)
+      }
     }
   }
 

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -118,6 +119,89 @@ describe('SqliteStore on a file', () => {
     expect(await b.putBot(bot('x'))).toEqual({ created: false })
     await a.close()
     await b.close()
+  })
+})
+
+describe('SqliteStore group commit', () => {
+  /** Bytes in the WAL file (not checkpointed this early): every commit appends frames. */
+  const walBytes = (file: string) => statSync(`${file}-wal`).size
+
+  it('commits the writes of one event-loop turn together, each with its own outcome', async () => {
+    const file = join(root, uid('group'), 'joon.db')
+    const store = SqliteStore.open(file)
+    const ids = Array.from({ length: 20 }, (_, i) => `c${i}`)
+    const started = walBytes(file)
+    await Promise.all(
+      ids.map((id) => store.createConversation({ id, botId: 'b', state: state('b'), now: T })),
+    )
+    const grouped = walBytes(file) - started
+    // The same 20 writes one after another: a commit each.
+    for (const id of ids) {
+      expect(
+        await store.updateConversation({ id, expectedVersion: 1, state: state('b'), now: T }),
+      ).toBe(true)
+    }
+    const oneByOne = walBytes(file) - started - grouped
+    expect(grouped).toBeLessThan(oneByOne / 4)
+
+    // In one group: a racing pair on c0 (one wins), a duplicate id (conflict), a new row.
+    const outcomes = await Promise.allSettled([
+      store.updateConversation({ id: 'c0', expectedVersion: 2, state: state('b'), now: T + 1 }),
+      store.updateConversation({ id: 'c0', expectedVersion: 2, state: state('b'), now: T + 2 }),
+      store.createConversation({ id: 'c1', botId: 'b', state: state('b'), now: T }),
+      store.createConversation({ id: 'c-new', botId: 'b', state: state('b'), now: T }, [
+        asyncDelivery('crm', 'c-new', T),
+      ]),
+    ])
+    expect(outcomes.map((outcome) => outcome.status)).toEqual([
+      'fulfilled',
+      'fulfilled',
+      'rejected',
+      'fulfilled',
+    ])
+    expect(outcomes.slice(0, 2).map((o) => (o as PromiseFulfilledResult<boolean>).value)).toEqual([
+      true,
+      false,
+    ])
+    expect(String((outcomes[2] as PromiseRejectedResult).reason)).toMatch(/already exists/)
+    expect((await store.getConversation('c0'))?.version).toBe(3)
+    expect((await store.getConversation('c0'))?.updatedAt).toBe(T + 1)
+    expect((await store.getConversation('c1'))?.version).toBe(2)
+    expect(await store.countDeliveries({ conversationId: 'c-new' })).toBe(1)
+    await store.close()
+  })
+
+  it('runs the writes of a group one by one when one fails for another reason', async () => {
+    const file = join(root, uid('group-fallback'), 'joon.db')
+    const store = SqliteStore.open(file)
+    // A status the schema's CHECK refuses: not a unique-key conflict, so the group is undone.
+    const bad = { ...asyncDelivery('crm', 'c2', T), status: 'lost' as 'failed' }
+    const outcomes = await Promise.allSettled([
+      store.createConversation({ id: 'c1', botId: 'b', state: state('b'), now: T }),
+      store.createConversation({ id: 'c2', botId: 'b', state: state('b'), now: T }, [bad]),
+      store.recordDelivery(asyncDelivery('crm', 'c3', T)),
+    ])
+    expect(outcomes.map((outcome) => outcome.status)).toEqual([
+      'fulfilled',
+      'rejected',
+      'fulfilled',
+    ])
+    expect(await store.getConversation('c1')).not.toBeNull()
+    // Atomic still: the refused delivery took its conversation with it.
+    expect(await store.getConversation('c2')).toBeNull()
+    expect(await store.countDeliveries()).toBe(1)
+    await store.close()
+  })
+
+  it('writes what is queued before closing', async () => {
+    const file = join(root, uid('group-close'), 'joon.db')
+    const store = SqliteStore.open(file)
+    const written = store.createConversation({ id: 'c1', botId: 'b', state: state('b'), now: T })
+    await store.close()
+    await written
+    const reopened = SqliteStore.open(file)
+    expect(await reopened.getConversation('c1')).not.toBeNull()
+    await reopened.close()
   })
 })
 
