@@ -10,6 +10,7 @@ import {
   type WebhookOutcome,
 } from '@joon/core'
 import { ApiError, notFound } from './http/errors.js'
+import { timeOrderedId } from './ids.js'
 import type { NewDelivery, Store } from './store/types.js'
 
 /** Sends one webhook call; `createWebhookSender` (Node) and `createFetchSender` (edge) fit. */
@@ -31,6 +32,7 @@ export interface TurnDeps {
   /** Performs synchronous webhook calls; without one, sync webhooks fail (and go to onError). */
   sender?: WebhookSender | undefined
   now: () => number
+  /** Conversation ids (unguessable). Delivery ids are `timeOrderedId`s. */
   newId: (prefix: string) => string
   /** The retry schedule's first entry: how long a new async delivery waits before its first attempt. */
   firstAttemptDelayMs?: number | undefined
@@ -124,7 +126,7 @@ function outboxOf(deps: TurnDeps, conversationId: string, result: StepResult): N
   return result.effects
     .filter((effect) => effect.async)
     .map((effect) => ({
-      id: deps.newId('msg_'),
+      id: timeOrderedId('msg_', createdAt),
       webhook: effect.webhook,
       conversationId,
       async: true,
@@ -144,8 +146,8 @@ async function callSyncWebhook(
   conversationId: string,
   effect: WebhookEffect,
 ): Promise<WebhookOutcome> {
-  const id = deps.newId('msg_')
   const at = deps.now()
+  const id = timeOrderedId('msg_', at)
   const webhook = await deps.store.getWebhook(effect.webhook)
   const result =
     webhook && deps.sender

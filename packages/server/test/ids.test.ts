@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { randomId } from '../src/ids.js'
+import { randomId, timeOrderedId } from '../src/ids.js'
 
 describe('randomId', () => {
   it('is 128 bits as unpadded base64url after its prefix, unique across many pool refills', () => {
@@ -27,5 +27,25 @@ describe('randomId', () => {
       for (const count of position.values()) expect(count).toBeGreaterThan(250)
       for (const count of position.values()) expect(count).toBeLessThan(560)
     }
+  })
+
+  it('orders time-ordered ids by their time, the random part after it', () => {
+    const times = [
+      0,
+      1,
+      63,
+      64,
+      1_700_000_000_000,
+      1_700_000_000_001,
+      1_800_000_000_000,
+      2 ** 48 - 1,
+    ]
+    const ids = times.map((time) => timeOrderedId('msg_', time))
+    for (const id of ids) expect(id).toMatch(/^msg_[-0-9A-Z_a-z]{8}[A-Za-z0-9_-]{21}[AQgw]$/)
+    expect([...ids].sort()).toEqual(ids)
+    expect(ids[0]?.slice(0, 12)).toBe('msg_--------')
+    expect(ids.at(-1)?.slice(0, 12)).toBe('msg_zzzzzzzz')
+    // Same millisecond: still unique.
+    expect(timeOrderedId('msg_', 5)).not.toBe(timeOrderedId('msg_', 5))
   })
 })
