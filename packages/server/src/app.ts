@@ -28,7 +28,9 @@ export interface AppOptions {
   clientAddress?: (request: Request, env: unknown) => string
   /** The widget's script-tag bundle, served at /widget.js. */
   widgetScript?: { body: string; etag: string }
-  onDeliveriesQueued?: () => void
+  /** See `TurnDeps.claimDelivery` (the Node entry's delivery worker). */
+  claimDelivery?: TurnDeps['claimDelivery']
+  onDeliveriesQueued?: TurnDeps['onDeliveriesQueued']
   /** Delay before a new async delivery's first attempt (the retry schedule's first entry). */
   firstAttemptDelayMs?: number
   /** The operator console (`consoleHandler` of @joon/console), served at /admin. */
@@ -47,6 +49,7 @@ export function createApp(options: AppOptions) {
     sender: options.sender,
     now,
     newId: randomId,
+    claimDelivery: options.claimDelivery,
     onDeliveriesQueued: options.onDeliveriesQueued,
     firstAttemptDelayMs: options.firstAttemptDelayMs,
     log: options.log,

@@ -36,8 +36,16 @@ export interface TurnDeps {
   newId: (prefix: string) => string
   /** The retry schedule's first entry: how long a new async delivery waits before its first attempt. */
   firstAttemptDelayMs?: number | undefined
-  /** Told after a write that queued asynchronous deliveries, so the worker wakes at once. */
-  onDeliveriesQueued?: (() => void) | undefined
+  /**
+   * The delivery worker's offer to send a new async delivery straight from memory: the lease
+   * to store it with (see `DeliveryWorker.claim`), or null to store it due.
+   */
+  claimDelivery?: ((webhook: string) => { owner: string; until: number } | null) | undefined
+  /**
+   * Told after a write that queued asynchronous deliveries (the worker adopts or leases
+   * them), or, without a list, that some became due (an admin retry).
+   */
+  onDeliveriesQueued?: ((deliveries?: readonly NewDelivery[]) => void) | undefined
   log?: ((event: string, fields: Record<string, unknown>) => void) | undefined
 }
 
@@ -62,11 +70,12 @@ export async function startConversation(
   const conversationId = deps.newId('c_')
   const event: StepEvent = variables ? { type: 'start', variables } : { type: 'start' }
   const result = await turn(deps, bot, conversationId, null, event)
+  const outbox = outboxOf(deps, conversationId, result)
   await deps.store.createConversation(
     { id: conversationId, botId, state: result.state, now: deps.now() },
-    outboxOf(deps, conversationId, result),
+    outbox,
   )
-  notifyQueued(deps, result)
+  if (outbox.length > 0) deps.onDeliveriesQueued?.(outbox)
   return { conversationId, ...replyOf(result) }
 }
 
@@ -81,9 +90,10 @@ export async function replyToConversation(
   const bot = await deps.store.getBot(record.botId)
   if (!bot) throw notFound('Bot', record.botId)
   const result = await turn(deps, bot, conversationId, record.state, { type: 'reply', text })
+  const outbox = outboxOf(deps, conversationId, result)
   const saved = await deps.store.updateConversation(
     { id: conversationId, expectedVersion: record.version, state: result.state, now: deps.now() },
-    outboxOf(deps, conversationId, result),
+    outbox,
   )
   if (!saved) {
     throw new ApiError(
@@ -92,7 +102,7 @@ export async function replyToConversation(
       'Another reply to this conversation was applied first; fetch the conversation and try again.',
     )
   }
-  notifyQueued(deps, result)
+  if (outbox.length > 0) deps.onDeliveriesQueued?.(outbox)
   return replyOf(result)
 }
 
@@ -125,19 +135,19 @@ function outboxOf(deps: TurnDeps, conversationId: string, result: StepResult): N
   const createdAt = deps.now()
   return result.effects
     .filter((effect) => effect.async)
-    .map((effect) => ({
-      id: timeOrderedId('msg_', createdAt),
-      webhook: effect.webhook,
-      conversationId,
-      async: true,
-      body: effect.body,
-      createdAt,
-      nextAttemptAt: createdAt + (deps.firstAttemptDelayMs ?? 0),
-    }))
-}
-
-function notifyQueued(deps: TurnDeps, result: StepResult) {
-  if (result.effects.some((effect) => effect.async)) deps.onDeliveriesQueued?.()
+    .map((effect) => {
+      const lease = deps.claimDelivery?.(effect.webhook)
+      return {
+        id: timeOrderedId('msg_', createdAt),
+        webhook: effect.webhook,
+        conversationId,
+        async: true,
+        body: effect.body,
+        createdAt,
+        nextAttemptAt: createdAt + (deps.firstAttemptDelayMs ?? 0),
+        ...(lease ? { lease } : {}),
+      }
+    })
 }
 
 /** A sync call happens whatever becomes of the turn, so its log entry is written at once. */

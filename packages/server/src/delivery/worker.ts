@@ -5,6 +5,7 @@ import type {
   AttemptOutcome,
   DeliveryRecord,
   LeaseOptions,
+  NewDelivery,
   Store,
 } from '../store/types.js'
 import type { WebhookSender } from './protocol.js'
@@ -52,6 +53,19 @@ export interface DeliveryWorkerOptions {
 export interface DeliveryWorker {
   /** Deliveries were queued or replayed: look at the store now rather than at the next poll. */
   wake(): void
+  /**
+   * Asked while a turn builds its outbox: the lease to store a new delivery to `webhook`
+   * with (`NewDelivery.lease`), so that once written it is handed to this worker by `adopt`
+   * and sent straight from memory, without leasing it from the store. Null when it should be
+   * stored due like any other: the worker is stopping, first attempts are delayed, or the
+   * webhook's lane is full or has older deliveries waiting in the store (they go first).
+   */
+  claim(webhook: string): { owner: string; until: number } | null
+  /**
+   * The outbox of a turn, now written: deliveries leased by `claim` are sent from memory;
+   * for any other, the worker looks at the store (as `wake`).
+   */
+  adopt(deliveries: readonly NewDelivery[]): void
   /** Stops taking deliveries, lets attempts in flight finish (bounded wait), then resolves. */
   stop(): Promise<void>
 }
@@ -85,6 +99,8 @@ const BUSY_RECHECK_MS = 100
 const LOG_EVERY_MS = 10_000
 /** See `#leaseThrottleMs`. */
 const FALLBACK_LEASE_INTERVAL_MS = 10
+/** A lane takes new deliveries from `claim` while it holds fewer than this many per slot. */
+const CLAIMS_PER_SLOT = 8
 
 /**
  * Starts the background worker that sends asynchronous webhooks from the store's outbox.
@@ -92,7 +108,12 @@ const FALLBACK_LEASE_INTERVAL_MS = 10
  */
 export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWorker {
   const worker = new OutboxWorker(options)
-  return { wake: () => worker.wake(), stop: () => worker.stop() }
+  return {
+    wake: () => worker.wake(),
+    claim: (webhook) => worker.claim(webhook),
+    adopt: (deliveries) => worker.adopt(deliveries),
+    stop: () => worker.stop(),
+  }
 }
 
 class OutboxWorker {
@@ -117,6 +138,8 @@ class OutboxWorker {
     reject: (error: unknown) => void
   }[] = []
   #inFlight = 0
+  /** Claimed deliveries, written, waiting to be parked in their lanes (see `adopt`). */
+  #adopted: NewDelivery[] = []
 
   /** Something happened that may make a lease worthwhile (a wake, a freed lane, the start). */
   #trigger = true
@@ -164,6 +187,83 @@ class OutboxWorker {
   wake(): void {
     this.#trigger = true
     this.#notify()
+  }
+
+  claim(name: string): { owner: string; until: number } | null {
+    if (this.#stopping || (this.#schedule[0] ?? 0) > 0 || this.#moreDue) return null
+    const lane = this.#lanes.get(name)
+    if (lane?.mayHaveMore) return null
+    if (lane && lane.inFlight + lane.parked.length >= CLAIMS_PER_SLOT * this.#perWebhook) {
+      return null
+    }
+    return { owner: this.#owner, until: this.#now() + this.#leaseMs() }
+  }
+
+  adopt(deliveries: readonly NewDelivery[]): void {
+    for (const delivery of deliveries) {
+      if (delivery.lease?.owner === this.#owner && !this.#stopping) {
+        this.#adopted.push(delivery)
+        if (this.#adopted.length === 1) queueMicrotask(() => void this.#park())
+        continue
+      }
+      // Stored due: the next lease takes it, after whatever of its webhook waited longer.
+      const lane = this.#lanes.get(delivery.webhook)
+      if (lane) lane.mayHaveMore = true
+      this.wake()
+    }
+  }
+
+  /** Parks adopted deliveries in their lanes, looking their webhooks up once per batch. */
+  async #park(): Promise<void> {
+    const batch = this.#adopted
+    this.#adopted = []
+    const webhooks = new Map<string, Webhook | null>()
+    try {
+      for (const { webhook: name } of batch) {
+        if (webhooks.has(name)) continue
+        const webhook = await this.#store.getWebhook(name)
+        webhooks.set(name, webhook)
+        if (webhook && webhook.timeoutMs > this.#longestTimeoutMs) {
+          this.#longestTimeoutMs = webhook.timeoutMs
+        }
+      }
+    } catch (error) {
+      // They stay leased in the store: once the lease runs out, a lease takes them again.
+      this.#log('delivery.store_error', { error: describe(error), adopted: batch.length })
+      return
+    }
+    for (const delivery of batch) {
+      const until = delivery.lease?.until ?? 0
+      this.#laneOf(delivery.webhook).parked.push({
+        record: {
+          id: delivery.id,
+          webhook: delivery.webhook,
+          conversationId: delivery.conversationId,
+          async: delivery.async,
+          status: 'pending',
+          body: delivery.body,
+          attempts: 0,
+          lastStatus: null,
+          lastError: null,
+          createdAt: delivery.createdAt,
+          nextAttemptAt: delivery.nextAttemptAt ?? delivery.createdAt,
+          leaseOwner: this.#owner,
+          leaseUntil: until,
+        },
+        webhook: webhooks.get(delivery.webhook) ?? null,
+        leaseUntil: until,
+      })
+    }
+    this.#pump()
+  }
+
+  #laneOf(name: string): Lane {
+    let lane = this.#lanes.get(name)
+    if (!lane) {
+      lane = { inFlight: 0, parked: [], mayHaveMore: false }
+      this.#lanes.set(name, lane)
+    }
+    return lane
   }
 
   stop(): Promise<void> {
@@ -345,11 +445,7 @@ class OutboxWorker {
     const hardCap = 2 * this.#perWebhook + 16 * this.#concurrency
     for (const record of records) {
       if (skipped.has(record.webhook)) this.#noteStoreIgnoresSkip()
-      let lane = this.#lanes.get(record.webhook)
-      if (!lane) {
-        lane = { inFlight: 0, parked: [], mayHaveMore: false }
-        this.#lanes.set(record.webhook, lane)
-      }
+      const lane = this.#laneOf(record.webhook)
       lane.mayHaveMore ||= (taken.get(record.webhook) ?? 0) >= perWebhookLimit
       if (lane.inFlight + lane.parked.length >= hardCap) {
         // Left leased and unsent: the lease runs out and any worker takes it again.
@@ -445,30 +541,39 @@ class OutboxWorker {
   #start(name: string, lane: Lane, item: Leased): void {
     lane.inFlight++
     this.#inFlight++
-    const running = this.#attempt(item)
+    // The slot is the HTTP call: it frees once the reply is in, while the attempt is still
+    // being recorded (a batched write), so recording never holds back the next call.
+    let released = false
+    const release = () => {
+      if (released) return
+      released = true
+      lane.inFlight--
+      this.#inFlight--
+      // A freed slot is worth a lease only if more may be waiting for it.
+      if (this.#moreDue || (lane.mayHaveMore && this.#leasable(lane))) this.#trigger = true
+      if (lane.inFlight === 0 && lane.parked.length === 0 && this.#lanes.get(name) === lane) {
+        this.#lanes.delete(name)
+      }
+      // The next parked delivery goes now, not when the loop next comes round.
+      this.#pump()
+      this.#notify()
+    }
+    const running = this.#attempt(item, release)
       .catch((error: unknown) => {
         this.#log('delivery.worker_error', { id: item.record.id, error: describe(error) })
       })
       .finally(() => {
-        lane.inFlight--
-        this.#inFlight--
+        release()
         this.#running.delete(running)
-        // A freed slot is worth a lease only if more may be waiting for it.
-        if (this.#moreDue || (lane.mayHaveMore && this.#leasable(lane))) this.#trigger = true
-        if (lane.inFlight === 0 && lane.parked.length === 0 && this.#lanes.get(name) === lane) {
-          this.#lanes.delete(name)
-        }
-        // The next parked delivery goes now, not when the loop next comes round.
-        this.#pump()
-        this.#notify()
       })
     this.#running.add(running)
   }
 
-  async #attempt(item: Leased): Promise<void> {
+  async #attempt(item: Leased, sent: () => void): Promise<void> {
     const { record, webhook } = item
     const at = this.#now()
     const result = webhook ? await this.#send(webhook, record) : missingWebhook(record.webhook)
+    sent()
     const attemptsMade = record.attempts + 1
     const outcome = decideOutcome(attemptsMade, result, this.#now(), {
       schedule: this.#schedule,

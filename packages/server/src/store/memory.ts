@@ -297,8 +297,8 @@ export class MemoryStore implements Store {
         lastError: attempt ? attempt.error : null,
         createdAt: delivery.createdAt,
         nextAttemptAt: status === 'pending' ? (delivery.nextAttemptAt ?? delivery.createdAt) : null,
-        leaseOwner: null,
-        leaseUntil: null,
+        leaseOwner: status === 'pending' ? (delivery.lease?.owner ?? null) : null,
+        leaseUntil: status === 'pending' ? (delivery.lease?.until ?? null) : null,
         history: attempt ? [attempt] : [],
       }
     })

@@ -123,14 +123,15 @@ function outboxStatement(head: string, firstParam: number): string {
   return `WITH ${head},
   inserted AS (
     INSERT INTO deliveries (id, webhook, conversation_id, async, status, body, attempts,
-      last_status, last_error, created_at, next_attempt_at, due_at)
+      last_status, last_error, created_at, next_attempt_at, lease_owner, lease_until, due_at)
     SELECT u.id, u.webhook, u.conversation_id, u.async, u.status, u.body, u.attempts,
-      u.last_status, u.last_error, u.created_at, u.next_attempt_at, u.next_attempt_at
+      u.last_status, u.last_error, u.created_at, u.next_attempt_at, u.lease_owner, u.lease_until,
+      coalesce(u.lease_until, u.next_attempt_at)
     FROM unnest(${p(0)}::text[], ${p(1)}::text[], ${p(2)}::text[], ${p(3)}::boolean[],
       ${p(4)}::text[], ${p(5)}::text[], ${p(6)}::integer[], ${p(7)}::integer[], ${p(8)}::text[],
-      ${p(9)}::bigint[], ${p(10)}::bigint[])
+      ${p(9)}::bigint[], ${p(10)}::bigint[], ${p(16)}::text[], ${p(17)}::bigint[])
       WITH ORDINALITY AS u (id, webhook, conversation_id, async, status, body, attempts,
-        last_status, last_error, created_at, next_attempt_at, ord)
+        last_status, last_error, created_at, next_attempt_at, lease_owner, lease_until, ord)
     WHERE EXISTS (SELECT 1 FROM head)
     ORDER BY u.ord
     RETURNING seq, id
@@ -146,7 +147,7 @@ function outboxStatement(head: string, firstParam: number): string {
 }
 
 function outboxParams(outbox: readonly NewDelivery[]): unknown[] {
-  const columns: unknown[][] = Array.from({ length: 16 }, () => [])
+  const columns: unknown[][] = Array.from({ length: 18 }, () => [])
   for (const delivery of outbox) {
     const status = delivery.status ?? 'pending'
     const attempt = delivery.attempt ? cleanAttempt(delivery.attempt) : null
@@ -164,6 +165,9 @@ function outboxParams(outbox: readonly NewDelivery[]): unknown[] {
       status === 'pending' ? (delivery.nextAttemptAt ?? delivery.createdAt) : null,
     ]
     for (const [i, value] of row.entries()) columns[i]!.push(value)
+    const lease = status === 'pending' ? delivery.lease : undefined
+    columns[16]!.push(lease?.owner ?? null)
+    columns[17]!.push(lease?.until ?? null)
     if (attempt) {
       const values = [delivery.id, attempt.at, attempt.status, attempt.durationMs, attempt.error]
       for (const [i, value] of values.entries()) columns[11 + i]!.push(value)

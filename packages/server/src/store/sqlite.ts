@@ -153,8 +153,9 @@ type Statement<P extends unknown[], R = unknown> = SqliteStatement<P, R>
  * updates are serialized by SQLite's write lock). Both drivers are synchronous: each method
  * runs its whole transaction without yielding, which also makes it atomic in-process.
  *
- * Conversation writes (and delivery records) are group-committed: those issued in the same
- * turn of the event loop share one transaction, each in its own savepoint (see `#grouped`).
+ * The writes on a busy server's path (conversations with their outbox, delivery records,
+ * leases, attempts) are group-committed: those issued in the same turn of the event loop
+ * share one transaction, each in its own savepoint (see `#grouped`).
  */
 export class SqliteStore implements Store {
   readonly #db: SqliteDatabase
@@ -286,7 +287,7 @@ export class SqliteStore implements Store {
     if (total === 0 || perWebhook === 0) return []
     const { now, owner } = options
     const leaseUntil = now + options.leaseMs
-    return this.#write(() => {
+    return this.#grouped(() => {
       const queues: DeliveryRow[][] = []
       const skip = new Set(options.skipWebhooks)
       let hook = this.#sql.firstPendingWebhook.get()
@@ -310,11 +311,11 @@ export class SqliteStore implements Store {
   }
 
   async completeAttempt(completion: AttemptCompletion): Promise<boolean> {
-    return this.#write(() => this.#complete(completion))
+    return this.#grouped(() => this.#complete(completion))
   }
 
   async completeAttempts(completions: readonly AttemptCompletion[]): Promise<boolean[]> {
-    return this.#write(() => completions.map((completion) => this.#complete(completion)))
+    return this.#grouped(() => completions.map((completion) => this.#complete(completion)))
   }
 
   #complete(completion: AttemptCompletion): boolean {
@@ -482,6 +483,7 @@ export class SqliteStore implements Store {
     const status = delivery.status ?? 'pending'
     const attempt = delivery.attempt ? cleanAttempt(delivery.attempt) : null
     const next = status === 'pending' ? (delivery.nextAttemptAt ?? delivery.createdAt) : null
+    const lease = status === 'pending' ? delivery.lease : undefined
     const { lastInsertRowid } = this.#sql.insertDelivery.run(
       delivery.id,
       delivery.webhook,
@@ -494,7 +496,9 @@ export class SqliteStore implements Store {
       attempt ? attempt.error : null,
       delivery.createdAt,
       next,
-      next,
+      lease?.owner ?? null,
+      lease?.until ?? null,
+      lease?.until ?? next,
     )
     if (attempt) this.#insertAttempt(Number(lastInsertRowid), 1, attempt)
   }
@@ -555,12 +559,14 @@ function prepareStatements(db: SqliteDatabase) {
         string | null,
         number,
         number | null,
+        string | null,
+        number | null,
         number | null,
       ]
     >(
       `INSERT INTO deliveries (id, webhook, conversation_id, async, status, body, attempts,
-         last_status, last_error, created_at, next_attempt_at, due_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         last_status, last_error, created_at, next_attempt_at, lease_owner, lease_until, due_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     insertAttempt: db.prepare<[number, number, number, number | null, number, string | null]>(
       `INSERT INTO delivery_attempts (delivery_seq, n, at, status, duration_ms, error)

@@ -164,6 +164,13 @@ export interface NewDelivery {
   attempt?: AttemptRecord
   /** Only for pending deliveries; default `createdAt`. */
   nextAttemptAt?: number
+  /**
+   * Only for pending deliveries: stored already leased, as if `leaseDueDeliveries` had just
+   * handed it to `owner`. The inserting process's own worker sends it without a lease of
+   * its own (one write less per delivery); if that process dies first, the delivery is due
+   * again once `until` has passed, like any lease that was not completed.
+   */
+  lease?: { owner: string; until: number }
 }
 
 export interface DeliveryRecord {

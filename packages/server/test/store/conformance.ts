@@ -634,6 +634,84 @@ export function describeStoreConformance(
         expect(await store.getDelivery(d.id)).toMatchObject({ status: 'delivered', attempts: 1 })
       })
 
+      it('stores a delivery already leased: only its owner completes it until the lease runs out', async () => {
+        const d = asyncDelivery('crm', 'c', T, { lease: { owner: 'inserter', until: T + 1000 } })
+        const plain = asyncDelivery('crm', 'c', T)
+        await conversation([d, plain])
+        expect(await store.getDelivery(d.id)).toMatchObject({
+          status: 'pending',
+          nextAttemptAt: T,
+          leaseOwner: 'inserter',
+          leaseUntil: T + 1000,
+        })
+        // Others lease only the unleased one, and the store knows when the lease ends.
+        const taken = await store.leaseDueDeliveries({ now: T, limit: 5, leaseMs: 50, owner: 'w' })
+        expect(taken.map((x) => x.id)).toEqual([plain.id])
+        expect(await store.nextDueAt()).toBe(T + 50)
+        await store.completeAttempt({
+          id: plain.id,
+          owner: 'w',
+          attempt: attempt(T + 1, 200),
+          outcome: { status: 'delivered' },
+        })
+        expect(await store.nextDueAt()).toBe(T + 1000)
+        expect(
+          await store.leaseDueDeliveries({ now: T + 999, limit: 5, leaseMs: 50, owner: 'w' }),
+        ).toEqual([])
+        expect(
+          await store.completeAttempt({
+            id: d.id,
+            owner: 'inserter',
+            attempt: attempt(T + 2, 503),
+            outcome: { status: 'pending', nextAttemptAt: T + 500 },
+          }),
+        ).toBe(true)
+        expect(await store.getDelivery(d.id)).toMatchObject({
+          attempts: 1,
+          leaseOwner: null,
+          nextAttemptAt: T + 500,
+        })
+        // The retry is an ordinary pending delivery again.
+        const retried = await store.leaseDueDeliveries({
+          now: T + 500,
+          limit: 5,
+          leaseMs: 50,
+          owner: 'w',
+        })
+        expect(retried.map((x) => x.id)).toEqual([d.id])
+      })
+
+      it('lets anyone take a stored lease whose owner never completed it', async () => {
+        const d = asyncDelivery('crm', 'c', T, { lease: { owner: 'crashed', until: T + 1000 } })
+        // A lease means nothing on a delivery that is stored finished.
+        const sync = asyncDelivery('crm', 'c', T, {
+          async: false,
+          status: 'delivered',
+          attempt: attempt(T, 200),
+          lease: { owner: 'crashed', until: T + 1000 },
+        })
+        await conversation([d, sync])
+        expect(await store.getDelivery(sync.id)).toMatchObject({
+          leaseOwner: null,
+          leaseUntil: null,
+        })
+        const again = await store.leaseDueDeliveries({
+          now: T + 1000,
+          limit: 5,
+          leaseMs: 50,
+          owner: 'w',
+        })
+        expect(again.map((x) => [x.id, x.leaseOwner])).toEqual([[d.id, 'w']])
+        expect(
+          await store.completeAttempt({
+            id: d.id,
+            owner: 'crashed',
+            attempt: attempt(T + 1001, 200),
+            outcome: { status: 'delivered' },
+          }),
+        ).toBe(false)
+      })
+
       it('accepts a late completion when nobody took the expired lease over', async () => {
         const d = asyncDelivery('crm', 'c', T)
         await conversation([d])
