@@ -201,7 +201,7 @@ class OutboxWorker {
 
   adopt(deliveries: readonly NewDelivery[]): void {
     for (const delivery of deliveries) {
-      if (delivery.lease?.owner === this.#owner && !this.#stopping) {
+      if (delivery.lease?.owner === this.#owner) {
         this.#adopted.push(delivery)
         if (this.#adopted.length === 1) queueMicrotask(() => void this.#park())
         continue
@@ -232,6 +232,10 @@ class OutboxWorker {
       this.#log('delivery.store_error', { error: describe(error), adopted: batch.length })
       return
     }
+    if (this.#stopping) {
+      await this.#release(batch.map((delivery) => delivery.id))
+      return
+    }
     for (const delivery of batch) {
       const until = delivery.lease?.until ?? 0
       this.#laneOf(delivery.webhook).parked.push({
@@ -257,6 +261,19 @@ class OutboxWorker {
     this.#pump()
   }
 
+  /** Gives leases back (see `Store.releaseLeases`); without it they run out on their own. */
+  async #release(ids: string[]): Promise<void> {
+    if (ids.length === 0 || !this.#store.releaseLeases) return
+    try {
+      await this.#store.releaseLeases(this.#owner, ids)
+    } catch (error) {
+      this.#log('delivery.store_error', {
+        error: describe(error),
+        note: `${ids.length} leased deliveries are taken again once their lease runs out`,
+      })
+    }
+  }
+
   #laneOf(name: string): Lane {
     let lane = this.#lanes.get(name)
     if (!lane) {
@@ -275,8 +292,9 @@ class OutboxWorker {
     this.#stopping = true
     this.#notify()
     await this.#loop
-    // Parked deliveries stay leased until their lease runs out; then any worker takes them.
-    for (const lane of this.#lanes.values()) lane.parked.length = 0
+    // Deliveries waiting for a slot are given back, due at once for whoever runs next.
+    const waiting = [...this.#lanes.values()].flatMap((lane) => lane.parked.splice(0))
+    await this.#release(waiting.map((item) => item.record.id))
     if (this.#running.size === 0) return
     let timer: NodeJS.Timeout | undefined
     const timedOut = await Promise.race([

@@ -193,6 +193,19 @@ export class MemoryStore implements Store {
     return true
   }
 
+  async releaseLeases(owner: string, ids: readonly string[]): Promise<number> {
+    this.#open()
+    let released = 0
+    for (const id of ids) {
+      const row = this.#deliveries.get(id)
+      if (row?.status !== 'pending' || row.leaseOwner !== owner) continue
+      row.leaseOwner = null
+      row.leaseUntil = null
+      released++
+    }
+    return released
+  }
+
   async completeAttempts(completions: readonly AttemptCompletion[]): Promise<boolean[]> {
     const results: boolean[] = []
     for (const completion of completions) results.push(await this.completeAttempt(completion))

@@ -454,6 +454,18 @@ export class PostgresStore implements Store {
     return rowCount === 1
   }
 
+  async releaseLeases(owner: string, ids: readonly string[]): Promise<number> {
+    const storableIds = ids.filter(storable)
+    if (storableIds.length === 0) return 0
+    const { rowCount } = await this.#query(
+      'release-leases',
+      `UPDATE deliveries SET lease_owner = NULL, lease_until = NULL, due_at = next_attempt_at
+       WHERE id = ANY($1::text[]) AND status = 'pending' AND lease_owner = $2`,
+      [storableIds, owner],
+    )
+    return rowCount ?? 0
+  }
+
   /** One round trip each: PostgreSQL commits are not what an attempt costs there. */
   async completeAttempts(completions: readonly AttemptCompletion[]): Promise<boolean[]> {
     const results: boolean[] = []

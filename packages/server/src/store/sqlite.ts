@@ -318,6 +318,14 @@ export class SqliteStore implements Store {
     return this.#grouped(() => completions.map((completion) => this.#complete(completion)))
   }
 
+  async releaseLeases(owner: string, ids: readonly string[]): Promise<number> {
+    return this.#write(() => {
+      let released = 0
+      for (const id of ids) released += Number(this.#sql.release.run(id, owner).changes)
+      return released
+    })
+  }
+
   #complete(completion: AttemptCompletion): boolean {
     const attempt = cleanAttempt(completion.attempt)
     const { outcome } = completion
@@ -609,6 +617,10 @@ function prepareStatements(db: SqliteDatabase) {
       `UPDATE deliveries SET status = 'pending', next_attempt_at = ?, due_at = ?,
          lease_owner = NULL, lease_until = NULL
        WHERE seq = ?`,
+    ),
+    release: db.prepare<[string, string]>(
+      `UPDATE deliveries SET lease_owner = NULL, lease_until = NULL, due_at = next_attempt_at
+       WHERE id = ? AND status = 'pending' AND lease_owner = ?`,
     ),
     bringForward: db.prepare<[number, number, number]>(
       'UPDATE deliveries SET next_attempt_at = ?, due_at = ? WHERE seq = ?',

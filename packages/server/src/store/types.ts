@@ -81,6 +81,15 @@ export interface Store {
    */
   completeAttempts?(completions: readonly AttemptCompletion[]): Promise<boolean[]>
 
+  /**
+   * Gives back leases `owner` holds on pending deliveries it will not attempt (a worker
+   * stopping with deliveries still waiting for a slot): they are due again at their
+   * `nextAttemptAt` instead of when the lease would have run out. Ids that are not pending,
+   * or leased by someone else, are left alone. Returns how many were released. Optional: a
+   * store without it leaves them until their lease runs out.
+   */
+  releaseLeases?(owner: string, ids: readonly string[]): Promise<number>
+
   getDelivery(id: string): Promise<DeliveryDetail | null>
   /** Newest first (by `createdAt`, then insertion order). */
   listDeliveries(query: DeliveryQuery): Promise<DeliveryRecord[]>

@@ -11,6 +11,7 @@ import {
 } from '../../src/delivery/worker.js'
 import { SqliteStore } from '../../src/store/sqlite.js'
 import type { NewDelivery, Store } from '../../src/store/types.js'
+import { state } from '../store/conformance.js'
 import {
   freePort,
   logSink,
@@ -409,6 +410,111 @@ describe('delivery worker', () => {
     // concurrency 8 → 2 per webhook: 40 deliveries of 100 ms take about 2 s, never 8 at once.
     expect(slow.peakOpen()).toBe(2)
     expect(new Set(slow.received.map((r) => r.id)).size).toBe(40)
+  })
+})
+
+describe('deliveries handed over in memory (claim and adopt)', () => {
+  /** The store, counting the leases the worker asks it for. */
+  function counting(store: Store): { store: Store; leases: () => number } {
+    let leases = 0
+    const proxy = new Proxy(store, {
+      get(target, property) {
+        if (property === 'leaseDueDeliveries') {
+          return (...args: Parameters<Store['leaseDueDeliveries']>) => {
+            leases++
+            return target.leaseDueDeliveries(...args)
+          }
+        }
+        const value = Reflect.get(target, property)
+        return typeof value === 'function' ? value.bind(target) : value
+      },
+    })
+    return { store: proxy, leases: () => leases }
+  }
+
+  /** A turn's outbox as `conversation.ts` writes it: claimed, stored, then adopted. */
+  async function queue(store: Store, worker: DeliveryWorker, count: number, webhook = 'crm') {
+    const outbox = Array.from({ length: count }, () => {
+      const lease = worker.claim(webhook)
+      return delivery(webhook, lease ? { lease } : {})
+    })
+    await store.createConversation(
+      { id: `c_${Math.random()}`, botId: 'b', state: state('b'), now: Date.now() },
+      outbox,
+    )
+    worker.adopt(outbox)
+    return outbox
+  }
+
+  it('sends claimed deliveries without leasing them from the store', async () => {
+    const sqlite = openStore()
+    const target = await receiver(answer(200))
+    await sqlite.putWebhook(hook('crm', target.url))
+    const { store, leases } = counting(sqlite)
+    const worker = start(store, { pollMs: 60_000 })
+    await sleep(100) // the first look at the store, at start
+    const before = leases()
+
+    const outbox = await queue(store, worker, 3)
+    expect(outbox.every((d) => d.lease?.until && d.lease.until > Date.now())).toBe(true)
+    await waitFor(
+      'delivered',
+      async () => (await store.countDeliveries({ status: 'delivered' })) === 3,
+    )
+    expect(leases()).toBe(before)
+    expect(new Set(target.received.map((r) => r.id))).toEqual(new Set(outbox.map((d) => d.id)))
+    expect((await store.getDelivery(outbox[0]!.id))?.leaseOwner).toBeNull()
+  })
+
+  it('declines when first attempts are delayed or the webhook's lane is full', async () => {
+    const store = openStore()
+    const delayed = start(store, { schedule: [50, 100] })
+    expect(delayed.claim('crm')).toBeNull()
+
+    const stuck = await receiver(() => {}) // never answers
+    const target = await receiver(answer(200))
+    await store.putWebhook(hook('stuck', stuck.url, { timeoutMs: 1_000 }))
+    await store.putWebhook(hook('crm', target.url))
+    const worker = start(store, { concurrency: 1, perWebhookLimit: 1 })
+    // One call in flight, then 8 per slot wait in the lane: the 10th is stored due instead.
+    const claimed = await queue(store, worker, 9, 'stuck')
+    await waitFor('lane filled', () => stuck.received.length === 1)
+    expect(claimed.every((d) => d.lease)).toBe(true)
+    expect(worker.claim('stuck')).toBeNull()
+    // Another webhook's lane is free.
+    expect(worker.claim('crm')).not.toBeNull()
+  })
+
+  it('stop() gives back the leases of deliveries still waiting for a slot', async () => {
+    const store = openStore()
+    const stuck = await receiver(() => {})
+    await store.putWebhook(hook('stuck', stuck.url, { timeoutMs: 1_000 }))
+    const worker = start(store, {
+      owner: 'me',
+      concurrency: 1,
+      perWebhookLimit: 1,
+      stopTimeoutMs: 50,
+    })
+    const [first, ...waiting] = await queue(store, worker, 3, 'stuck')
+    await waitFor('first in flight', () => stuck.received.length === 1)
+    await worker.stop()
+    // The call in flight keeps its lease (its attempt may still land); the others are due now.
+    expect((await store.getDelivery(first!.id))?.leaseOwner).not.toBeNull()
+    for (const d of waiting) {
+      expect(await store.getDelivery(d.id)).toMatchObject({
+        status: 'pending',
+        attempts: 0,
+        leaseOwner: null,
+        nextAttemptAt: d.createdAt,
+      })
+    }
+    // Claims after stop are declined; what was claimed just before is given back at once.
+    expect(worker.claim('stuck')).toBeNull()
+    const late = delivery('stuck', { lease: { owner: 'me', until: Date.now() + 60_000 } })
+    await store.recordDelivery(late)
+    worker.adopt([late])
+    await waitFor('given back', async () => (await store.getDelivery(late.id))?.leaseOwner === null)
+    expect(stuck.received).toHaveLength(1)
   })
 })
 

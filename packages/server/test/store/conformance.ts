@@ -681,6 +681,39 @@ export function describeStoreConformance(
         expect(retried.map((x) => x.id)).toEqual([d.id])
       })
 
+      it('releases the leases an owner gives back, and only those', async () => {
+        const mine = asyncDelivery('crm', 'c', T, { lease: { owner: 'me', until: T + 60_000 } })
+        const leased = asyncDelivery('crm', 'c', T + 1)
+        const other = asyncDelivery('crm', 'c', T + 2)
+        const done = asyncDelivery('crm', 'c', T + 3, {
+          async: false,
+          status: 'delivered',
+          attempt: attempt(T, 200),
+        })
+        await conversation([mine, leased, other, done])
+        await store.leaseDueDeliveries({ now: T + 1, limit: 1, leaseMs: 60_000, owner: 'me' })
+        await store.leaseDueDeliveries({ now: T + 2, limit: 1, leaseMs: 60_000, owner: 'you' })
+        const release = store.releaseLeases?.bind(store)
+        if (!release) throw new Error('every store of ours gives leases back')
+        expect(await release('me', [mine.id, leased.id, other.id, done.id, 'msg_unknown'])).toBe(2)
+        expect(await store.getDelivery(mine.id)).toMatchObject({
+          status: 'pending',
+          leaseOwner: null,
+          leaseUntil: null,
+          nextAttemptAt: T,
+        })
+        expect((await store.getDelivery(other.id))?.leaseOwner).toBe('you')
+        expect(await store.nextDueAt()).toBe(T)
+        const again = await store.leaseDueDeliveries({
+          now: T + 5,
+          limit: 5,
+          leaseMs: 10,
+          owner: 'w',
+        })
+        expect(again.map((x) => x.id).sort()).toEqual([mine.id, leased.id].sort())
+        expect(await release('me', [])).toBe(0)
+      })
+
       it('lets anyone take a stored lease whose owner never completed it', async () => {
         const d = asyncDelivery('crm', 'c', T, { lease: { owner: 'crashed', until: T + 1000 } })
         // A lease means nothing on a delivery that is stored finished.
