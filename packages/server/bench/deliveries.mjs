@@ -244,9 +244,9 @@ async function server(url) {
       ? { deliveryConcurrency: Number(process.env.BENCH_CONCURRENCY) }
       : {}),
   })
-  console.log(`ready ${running.url}`)
   // SIGUSR2: print the CPU time used so far, so runs can be compared on the server's own
   // work, without the share of the two cores the load generator and the receiver take.
+  // Installed before `ready`: a SIGUSR2 with no listener would end the process.
   process.on('SIGUSR2', () => {
     const { user, system } = process.cpuUsage()
     console.log(`cpu ${user + system}`)
@@ -256,6 +256,7 @@ async function server(url) {
     rmSync(dir, { recursive: true, force: true })
     process.exit(0)
   })
+  console.log(`ready ${running.url}`)
 }
 
 const ADMIN_TOKEN = 'bench'
