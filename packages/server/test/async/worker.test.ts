@@ -466,7 +466,7 @@ describe('deliveries handed over in memory (claim and adopt)', () => {
     expect((await store.getDelivery(outbox[0]!.id))?.leaseOwner).toBeNull()
   })
 
-  it('declines when first attempts are delayed or the webhook's lane is full', async () => {
+  it('declines when first attempts are delayed or the lane of the webhook is full', async () => {
     const store = openStore()
     const delayed = start(store, { schedule: [50, 100] })
     expect(delayed.claim('crm')).toBeNull()
