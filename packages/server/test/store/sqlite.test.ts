@@ -67,7 +67,7 @@ describe('SqliteStore on a file', () => {
     await first.close() // closing twice is harmless
 
     expect(pragma(file, 'journal_mode')).toBe('wal')
-    expect(pragma(file, 'user_version')).toBe(1)
+    expect(pragma(file, 'user_version')).toBe(2)
 
     const second = SqliteStore.open(file)
     expect(await second.getBot('lead-gen')).toEqual(bot('lead-gen'))
@@ -100,6 +100,36 @@ describe('SqliteStore on a file', () => {
     const again = SqliteStore.open(file, { synchronous: 'full' })
     expect(await again.getBot('x')).toEqual(bot('x'))
     await again.close()
+  })
+
+  it('migrates a version 1 file, keeping its data', async () => {
+    const file = join(root, uid('v1'), 'joon.db')
+    const store = SqliteStore.open(file)
+    const d = asyncDelivery('crm', 'c1', T)
+    await store.createConversation({ id: 'c1', botId: 'b', state: state('b'), now: T }, [d])
+    await store.close()
+    // What version 1 left: the per-conversation listing index.
+    const raw = openSqliteDatabase(file)
+    raw.exec(`CREATE INDEX deliveries_conversation_created ON deliveries (conversation_id, created_at, seq);
+      PRAGMA user_version = 1`)
+    raw.close()
+
+    const migrated = SqliteStore.open(file)
+    expect(await migrated.listDeliveries({ conversationId: 'c1', limit: 5 })).toMatchObject([
+      { id: d.id, status: 'pending' },
+    ])
+    await migrated.close()
+    expect(pragma(file, 'user_version')).toBe(2)
+    const check = openSqliteDatabase(file)
+    const indexes = check
+      .prepare<[], { name: string }>(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'deliveries'",
+      )
+      .all()
+      .map((row) => row.name)
+    check.close()
+    expect(indexes).not.toContain('deliveries_conversation_created')
+    expect(indexes).toContain('deliveries_webhook_due')
   })
 
   it('refuses a database from a newer Joon', async () => {
@@ -318,7 +348,7 @@ describe('SqliteStore shared by processes', () => {
     const store = SqliteStore.open(file)
     expect((await store.listWebhooks()).map((w) => w.name)).toEqual(names)
     await store.close()
-    expect(pragma(file, 'user_version')).toBe(1)
+    expect(pragma(file, 'user_version')).toBe(2)
   }, 30_000)
 
   it('keeps every acknowledged write when the process is killed with SIGKILL', async () => {
