@@ -1,10 +1,10 @@
 import { type Context, Hono } from 'hono'
-import { cors } from 'hono/cors'
 import { HTTPException } from 'hono/http-exception'
 import type { TurnDeps, WebhookSender } from './conversation.js'
 import { adminRoutes } from './http/admin.js'
 import { adminAuth } from './http/auth.js'
 import { chatRoutes } from './http/chat.js'
+import { openCors } from './http/cors.js'
 import { ApiError, errorBody } from './http/errors.js'
 import { proxyAddress, RateLimiter } from './http/rate-limit.js'
 import { randomId } from './ids.js'
@@ -78,7 +78,7 @@ export function createApp(options: AppOptions) {
         return c.json({ status: 'unavailable' }, 503)
       }
     })
-    .get('/widget.js', cors({ origin: '*' }), (c) => {
+    .get('/widget.js', openCors({ methods: ['GET'], maxAgeSeconds: 86_400 }), (c) => {
       if (!widget) throw new ApiError(404, 'not_found', 'The widget bundle is not built.')
       c.header('etag', widget.etag)
       c.header('cache-control', 'public, max-age=300, must-revalidate')

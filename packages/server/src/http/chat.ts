@@ -1,8 +1,8 @@
 import { ReplyRequest, StartRequest } from '@joon/core'
 import { Hono } from 'hono'
-import { cors } from 'hono/cors'
 import { replyToConversation, startConversation, type TurnDeps } from '../conversation.js'
 import { readJson } from './body.js'
+import { openCors } from './cors.js'
 import { ApiError, notFound } from './errors.js'
 import type { RateLimiter } from './rate-limit.js'
 import { conversationView } from './views.js'
@@ -34,7 +34,7 @@ export function chatRoutes({
     }
   }
   return new Hono()
-    .use(cors({ origin: '*', allowMethods: ['GET', 'POST'], maxAge: 86_400 }))
+    .use(openCors({ methods: ['GET', 'POST'], maxAgeSeconds: 86_400 }))
     .use(async (c, next) => {
       if (c.req.method !== 'OPTIONS') limit(addressLimiter, clientAddress(c.req.raw, c.env))
       await next()

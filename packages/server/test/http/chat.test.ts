@@ -184,7 +184,26 @@ describe('chat API', () => {
     })
     expect(response.status).toBe(204)
     expect(response.headers.get('access-control-allow-origin')).toBe('*')
-    expect(response.headers.get('access-control-allow-methods')).toContain('POST')
+    expect(response.headers.get('access-control-allow-methods')).toBe('GET,POST')
+    expect(response.headers.get('access-control-allow-headers')).toBe('content-type')
+    expect(response.headers.get('access-control-max-age')).toBe('86400')
+    expect(await response.text()).toBe('')
+  })
+
+  it('lets any origin read answers, errors included', async () => {
+    // 6 a minute: a burst of 3, so the third request is the last one let through.
+    const { app } = await withLeadGen({ rateLimit: 6 })
+    const headers = { origin: 'https://shop.example', 'content-type': 'application/json' }
+    const post = (path: string) => app.request(path, { method: 'POST', headers, body: '{}' })
+    const unknown = await app.request('/api/v1/conversations/c_nope', { headers })
+    const started = await post('/api/v1/bots/lead-gen/conversations')
+    await post('/api/v1/bots/lead-gen/conversations')
+    const limited = await post('/api/v1/bots/lead-gen/conversations')
+    expect([started.status, limited.status, unknown.status]).toEqual([201, 429, 404])
+    for (const response of [started, limited, unknown]) {
+      expect(response.headers.get('access-control-allow-origin')).toBe('*')
+      expect(response.headers.get('content-type')).toMatch(/^application\/json/)
+    }
   })
 
   it('rate-limits per client address with 429 and Retry-After', async () => {
