@@ -366,6 +366,9 @@ async function main() {
       leadShapeTurnsPerSecond: lead.turnsPerSecond,
       leadShapeRatio: round(lead.turnsPerSecond / plain.turnsPerSecond),
       // Server CPU per turn, its deliveries included: plain over async (1 = no extra cost).
+      plainCpuMicrosPerTurn: round(plain.serverCpuMicrosPerTurn, 1),
+      asyncCpuMicrosPerTurn: round(withAsync.serverCpuMicrosPerTurn, 1),
+      leadShapeCpuMicrosPerTurn: round(lead.serverCpuMicrosPerTurn, 1),
       cpuRatio: round(plain.serverCpuMicrosPerTurn / withAsync.serverCpuMicrosPerTurn),
       leadShapeCpuRatio: round(plain.serverCpuMicrosPerTurn / lead.serverCpuMicrosPerTurn),
       plainP99ms: plain.p99ms,
