@@ -97,10 +97,18 @@ const ERROR_PAUSE_MS = 1_000
 /** When something is due that the worker cannot take (its webhook is busy), look again after this. */
 const BUSY_RECHECK_MS = 100
 const LOG_EVERY_MS = 10_000
+/**
+ * Attempts are recorded in batches: once this many wait, or `COMPLETION_WAIT_MS` after the
+ * first. Each commit writes every page the batch touched, so a batch of 64 costs little more
+ * than one attempt alone. The slot was freed when the reply came in; a crash before the
+ * record only means the delivery is sent again (at least once).
+ */
+const COMPLETION_BATCH = 64
+const COMPLETION_WAIT_MS = 5
 /** See `#leaseThrottleMs`. */
 const FALLBACK_LEASE_INTERVAL_MS = 10
-/** A lane takes new deliveries from `claim` while it holds fewer than this many per slot. */
-const CLAIMS_PER_SLOT = 8
+/** The most deliveries one webhook's lane holds (in flight and waiting); see `#depth`. */
+const MAX_LANE_DEPTH = 512
 
 /**
  * Starts the background worker that sends asynchronous webhooks from the store's outbox.
@@ -138,6 +146,9 @@ class OutboxWorker {
     reject: (error: unknown) => void
   }[] = []
   #inFlight = 0
+  /** Each webhook's recent call duration in ms (a moving average), to size its lane. */
+  readonly #callMs = new Map<string, number>()
+  #completionTimer: NodeJS.Timeout | undefined
   /** Claimed deliveries, written, waiting to be parked in their lanes (see `adopt`). */
   #adopted: NewDelivery[] = []
 
@@ -193,9 +204,7 @@ class OutboxWorker {
     if (this.#stopping || (this.#schedule[0] ?? 0) > 0 || this.#moreDue) return null
     const lane = this.#lanes.get(name)
     if (lane?.mayHaveMore) return null
-    if (lane && lane.inFlight + lane.parked.length >= CLAIMS_PER_SLOT * this.#perWebhook) {
-      return null
-    }
+    if (lane && lane.inFlight + lane.parked.length >= this.#depth(name)) return null
     return { owner: this.#owner, until: this.#now() + this.#leaseMs() }
   }
 
@@ -398,14 +407,42 @@ class OutboxWorker {
     if (this.#storeSkips !== false) return 0
     const wait = this.#lastLeaseAt + FALLBACK_LEASE_INTERVAL_MS - this.#now()
     if (wait <= 0) return 0
-    for (const lane of this.#lanes.values()) if (!this.#leasable(lane)) return wait
+    for (const [name, lane] of this.#lanes) if (!this.#leasable(name, lane)) return wait
     return 0
   }
 
   /** Whether the worker wants more deliveries for this webhook (see `#lease`). */
-  #leasable(lane: Lane): boolean {
+  #leasable(name: string, lane: Lane): boolean {
     const held = lane.inFlight + lane.parked.length
-    return this.#storeSkips === false ? held < 2 * this.#perWebhook : held <= this.#perWebhook
+    if (this.#storeSkips === false) return held < 2 * this.#perWebhook
+    return held <= Math.max(this.#perWebhook, this.#depth(name) / 2)
+  }
+
+  /**
+   * How many deliveries a webhook's lane may hold, in flight and waiting: as many as its slots
+   * send in a quarter of a lease at the pace of its recent calls (so none waits until its
+   * lease runs short), at least two per slot, at most `MAX_LANE_DEPTH`. A fast receiver's lane
+   * holds hundreds, so new deliveries go to it from memory (`claim`) and leases come in big
+   * batches; a slow or dead receiver's lane holds a few.
+   */
+  #depth(name: string): number {
+    const floor = 2 * this.#perWebhook
+    const callMs = this.#callMs.get(name)
+    if (callMs === undefined) return floor
+    const sendable = Math.floor((this.#perWebhook * this.#leaseMs()) / 4 / Math.max(1, callMs))
+    return Math.max(floor, Math.min(MAX_LANE_DEPTH, sendable))
+  }
+
+  /** How many of one webhook's deliveries a lease takes: what the tightest lane has room for. */
+  #leaseBatch(skip: ReadonlySet<string>): number {
+    if (this.#storeSkips === false) return this.#perWebhook
+    let batch = Number.POSITIVE_INFINITY
+    for (const name of new Set([...this.#lanes.keys(), ...this.#callMs.keys()])) {
+      if (skip.has(name)) continue
+      const lane = this.#lanes.get(name)
+      batch = Math.min(batch, this.#depth(name) - (lane ? lane.inFlight + lane.parked.length : 0))
+    }
+    return Number.isFinite(batch) ? Math.max(this.#perWebhook, batch) : this.#perWebhook
   }
 
   async #lease(): Promise<void> {
@@ -415,18 +452,17 @@ class OutboxWorker {
     // Due now, so this lease takes it (or skips its busy webhook, which calls back later).
     if (this.#ownRetryAt <= now) this.#ownRetryAt = Number.POSITIVE_INFINITY
     const skip: string[] = []
-    for (const [name, lane] of this.#lanes) if (!this.#leasable(lane)) skip.push(name)
+    for (const [name, lane] of this.#lanes) if (!this.#leasable(name, lane)) skip.push(name)
     // A store that honours `skipWebhooks` hands a webhook at most `perWebhook` more while it
     // holds no more than that, so each holds at most twice that: as many in flight, as many
     // ready to go. One that ignores it hands back busy webhooks' deliveries on every lease:
     // they wait in their lane (leases are spaced out meanwhile, see `#leaseThrottleMs`).
-    const perWebhookLimit = this.#perWebhook
+    const perWebhookLimit = this.#leaseBatch(new Set(skip))
     // Enough for the free slots and a lane's worth of spares; each webhook is held to its own
     // limit anyway. With a store that does not skip, the busy ones get their share on top, so
     // they cannot crowd the others out of the lease.
     const limit =
-      2 * this.#concurrency -
-      this.#inFlight +
+      Math.max(2 * this.#concurrency - this.#inFlight, perWebhookLimit) +
       (this.#storeSkips === false ? perWebhookLimit * skip.length : 0)
     const request: LeaseOptions = {
       now,
@@ -460,7 +496,7 @@ class OutboxWorker {
 
     // Only memory bounds what waits in a lane: whatever cannot be sent before its lease runs
     // short is dropped at `#pump` anyway, and taken again once the lease is over.
-    const hardCap = 2 * this.#perWebhook + 16 * this.#concurrency
+    const hardCap = Math.max(MAX_LANE_DEPTH, 2 * this.#perWebhook + 16 * this.#concurrency)
     for (const record of records) {
       if (skipped.has(record.webhook)) this.#noteStoreIgnoresSkip()
       const lane = this.#laneOf(record.webhook)
@@ -478,8 +514,8 @@ class OutboxWorker {
     }
     // A webhook that got all it asked for and still has room: fill its lane before the
     // first slot frees, so the next attempt starts without waiting for a lease.
-    for (const lane of this.#lanes.values()) {
-      if (lane.mayHaveMore && this.#leasable(lane)) this.#trigger = true
+    for (const [name, lane] of this.#lanes) {
+      if (lane.mayHaveMore && this.#leasable(name, lane)) this.#trigger = true
     }
   }
 
@@ -568,7 +604,7 @@ class OutboxWorker {
       lane.inFlight--
       this.#inFlight--
       // A freed slot is worth a lease only if more may be waiting for it.
-      if (this.#moreDue || (lane.mayHaveMore && this.#leasable(lane))) this.#trigger = true
+      if (this.#moreDue || (lane.mayHaveMore && this.#leasable(name, lane))) this.#trigger = true
       if (lane.inFlight === 0 && lane.parked.length === 0 && this.#lanes.get(name) === lane) {
         this.#lanes.delete(name)
       }
@@ -592,6 +628,11 @@ class OutboxWorker {
     const at = this.#now()
     const result = webhook ? await this.#send(webhook, record) : missingWebhook(record.webhook)
     sent()
+    if (webhook) {
+      const average = this.#callMs.get(webhook.name)
+      const ms = result.durationMs
+      this.#callMs.set(webhook.name, average === undefined ? ms : 0.8 * average + 0.2 * ms)
+    }
     const attemptsMade = record.attempts + 1
     const outcome = decideOutcome(attemptsMade, result, this.#now(), {
       schedule: this.#schedule,
@@ -680,11 +721,14 @@ class OutboxWorker {
     if (!this.#store.completeAttempts) return this.#store.completeAttempt(completion)
     return new Promise((resolve, reject) => {
       this.#completions.push({ completion, resolve, reject })
-      if (this.#completions.length === 1) setImmediate(() => this.#flushCompletions())
+      if (this.#completions.length >= COMPLETION_BATCH) this.#flushCompletions()
+      else this.#completionTimer ??= setTimeout(() => this.#flushCompletions(), COMPLETION_WAIT_MS)
     })
   }
 
   #flushCompletions() {
+    clearTimeout(this.#completionTimer)
+    this.#completionTimer = undefined
     const batch = this.#completions.splice(0)
     this.#store.completeAttempts!(batch.map((entry) => entry.completion)).then(
       (results) => {

@@ -485,6 +485,30 @@ describe('deliveries handed over in memory (claim and adopt)', () => {
     expect(worker.claim('crm')).not.toBeNull()
   })
 
+  it('sizes lanes by call time: big leases for a fast receiver, a few held for a slow one', async () => {
+    const sqlite = openStore()
+    const fast = await receiver(answer(200))
+    const slow = await receiver((received, response, request) => {
+      setTimeout(() => answer(200)(received, response, request), 400)
+    })
+    await sqlite.putWebhook(hook('fast', fast.url))
+    await sqlite.putWebhook(hook('slow', slow.url, { timeoutMs: 1_000 }))
+    const backlog = [
+      ...Array.from({ length: 600 }, () => delivery('fast')),
+      ...Array.from({ length: 30 }, () => delivery('slow')),
+    ]
+    await Promise.all(backlog.map((d) => sqlite.recordDelivery(d)))
+    const { store, leases } = counting(sqlite)
+    const worker = start(store, { concurrency: 8 }) // 2 slots per webhook
+    await waitFor('fast ones delivered', () => fast.received.length === 600, 10_000)
+    // 2 per lease would take 300; once the calls are timed, a lease takes hundreds.
+    expect(leases()).toBeLessThan(40)
+    // The slow lane holds two per slot (4), so nothing it leases runs short of its lease.
+    await waitFor('slow ones delivered', () => slow.received.length === 30, 15_000)
+    expect(worker.logs.events('delivery.lease_abandoned')).toEqual([])
+    expect(new Set(fast.received.map((r) => r.id)).size).toBe(600)
+  })
+
   it('stop() gives back the leases of deliveries still waiting for a slot', async () => {
     const store = openStore()
     const stuck = await receiver(() => {})
