@@ -453,10 +453,10 @@ class OutboxWorker {
     if (this.#ownRetryAt <= now) this.#ownRetryAt = Number.POSITIVE_INFINITY
     const skip: string[] = []
     for (const [name, lane] of this.#lanes) if (!this.#leasable(name, lane)) skip.push(name)
-    // A store that honours `skipWebhooks` hands a webhook at most `perWebhook` more while it
-    // holds no more than that, so each holds at most twice that: as many in flight, as many
-    // ready to go. One that ignores it hands back busy webhooks' deliveries on every lease:
-    // they wait in their lane (leases are spaced out meanwhile, see `#leaseThrottleMs`).
+    // A store that honours `skipWebhooks` hands a webhook at most what the tightest lane has
+    // room for, and only lanes at most half full are asked for more (`#depth`). One that
+    // ignores it hands back busy webhooks' deliveries on every lease: they wait in their lane
+    // (leases are spaced out meanwhile, see `#leaseThrottleMs`), `perWebhook` per lease.
     const perWebhookLimit = this.#leaseBatch(new Set(skip))
     // Enough for the free slots and a lane's worth of spares; each webhook is held to its own
     // limit anyway. With a store that does not skip, the busy ones get their share on top, so
