@@ -1,4 +1,11 @@
-import { FORBIDDEN_KEYS, type JsonValue } from './schema.js'
+import type { JsonValue } from './schema.js'
+
+/** Keys that are never stored anywhere, from any source (contract §2). */
+export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set([
+  '__proto__',
+  'constructor',
+  'prototype',
+])
 
 /**
  * Deepest nesting of arrays/objects Joon accepts from outside (webhook replies, start

@@ -1,15 +1,11 @@
 import * as z from 'zod'
+import { FORBIDDEN_KEYS } from './json.js'
 import { isValidWebhookSecret } from './signature.js'
+
+export { FORBIDDEN_KEYS }
 
 /** Ids of bots and blocks, variable names and webhook names (contract §1). */
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/
-
-/** Keys that are never stored anywhere, from any source (contract §2). */
-export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set([
-  '__proto__',
-  'constructor',
-  'prototype',
-])
 
 export const Name = z
   .string()

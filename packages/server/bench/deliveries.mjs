@@ -4,11 +4,16 @@
 // - conversation turns/s through `startNodeServer` with an async webhook block in the flow
 //   against the same flow without it (target: ≥ 80%), the worker sending meanwhile: with a
 //   delivery on every turn (the worst case) and after every three answers (the lead-gen shape).
-// Every part runs in its own process (receiver, worker, server, load), as in production.
+// Every part runs in its own process (receiver, worker, server, load), as in production; the
+// worker on its own thread, as the Node server runs it (BENCH_INLINE_WORKER=1: in-process).
+// Each turns run also reports the outbox left when the load stops (a worker that fell behind
+// would only have moved its work past the measured window) and the CPU per turn of the whole
+// server and of its main thread, deliveries included.
 // Prints one JSON line per measurement (read by tools/bench.mjs). BENCH_SECONDS sets the
-// duration of each turns run (default 6), BENCH_DELIVERIES the backlog (default 20000).
+// duration of each turns run (default 6), BENCH_DELIVERIES the backlog (default 20000),
+// BENCH_DRAIN_ONLY=1 stops after the drain.
 import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -34,6 +39,8 @@ function child(role, ...args) {
     process_.on('exit', (code) => reject(new Error(`${role} exited ${code}: ${output}`)))
   })
   ready.catch(() => {}) // roles that never print `ready` just exit with their result
+  // A failed run must not leave the receiver or the server behind.
+  process.once('exit', () => process_.kill('SIGKILL'))
   const result = new Promise((resolve, reject) => {
     process_.on('exit', (code) => {
       const line = output.split('\n').find((text) => text.startsWith('{'))
@@ -42,14 +49,17 @@ function child(role, ...args) {
       else resolve(null)
     })
   })
-  /** The child's CPU time in µs (a `server` child answers SIGUSR2 with a `cpu` line). */
+  /**
+   * The child's CPU time in µs, all threads and its main thread alone (a `server` child answers
+   * SIGUSR2 with a `cpu` line).
+   */
   const cpu = () =>
     new Promise((resolve) => {
       const onData = (chunk) => {
-        const match = /cpu (\d+)/.exec(String(chunk))
+        const match = /cpu (\d+) (\d+) (\d+)/.exec(String(chunk))
         if (!match) return
         process_.stdout.off('data', onData)
-        resolve(Number(match[1]))
+        resolve({ all: Number(match[1]), main: Number(match[2]), pending: Number(match[3]) })
       }
       process_.stdout.on('data', onData)
       process_.kill('SIGUSR2')
@@ -88,8 +98,6 @@ function receiver() {
 /** Fills a SQLite outbox with `count` deliveries, then times the worker draining it. */
 async function drain(url, count) {
   const { SqliteStore } = await import(new URL('store/sqlite.js', dist))
-  const { createWebhookSender } = await import(new URL('delivery/send.js', dist))
-  const { startDeliveryWorker } = await import(new URL('delivery/worker.js', dist))
   const dir = mkdtempSync(join(tmpdir(), 'joon-bench-deliveries-'))
   const store = SqliteStore.open(join(dir, 'joon.db'))
   await store.putWebhook({ name: 'crm', url, secret: SECRET, timeoutMs: 10_000 })
@@ -116,22 +124,32 @@ async function drain(url, count) {
     }
     await Promise.all(chunk)
   }
-  const sender = createWebhookSender({ allowPrivate: true, userAgent: 'joon/bench' })
   const failures = []
+  const log = (event, fields) => failures.push({ event, ...fields })
+  const concurrency = process.env.BENCH_CONCURRENCY
+    ? { concurrency: Number(process.env.BENCH_CONCURRENCY) }
+    : {}
   const cpuBefore = process.cpuUsage()
+  const mainBefore = mainThreadCpuMicros()
   const startedAt = performance.now()
-  const worker = startDeliveryWorker({
-    store,
-    sender,
-    owner: 'bench',
-    ...(process.env.BENCH_CONCURRENCY
-      ? { concurrency: Number(process.env.BENCH_CONCURRENCY) }
-      : {}),
-    ...(process.env.BENCH_PER_WEBHOOK
-      ? { perWebhookLimit: Number(process.env.BENCH_PER_WEBHOOK) }
-      : {}),
-    log: (event, fields) => failures.push({ event, ...fields }),
-  })
+  // As the Node server runs it (on its own thread), or in-process with BENCH_INLINE_WORKER=1.
+  let worker
+  let sender
+  if (process.env.BENCH_INLINE_WORKER) {
+    const { createWebhookSender } = await import(new URL('delivery/send.js', dist))
+    const { startDeliveryWorker } = await import(new URL('delivery/worker.js', dist))
+    sender = createWebhookSender({ allowPrivate: true, userAgent: 'joon/bench' })
+    worker = startDeliveryWorker({ store, sender, owner: 'bench', ...concurrency, log })
+  } else {
+    const { startThreadedDeliveryWorker } = await import(new URL('delivery/worker-thread.js', dist))
+    worker = startThreadedDeliveryWorker({
+      store,
+      owner: 'bench',
+      sender: { allowPrivate: true, userAgent: 'joon/bench' },
+      ...concurrency,
+      log,
+    })
+  }
   // Sampled progress: the sustained rate is taken between 10% and 90% of the backlog.
   const marks = {}
   for (;;) {
@@ -145,8 +163,9 @@ async function drain(url, count) {
   }
   const totalMs = performance.now() - startedAt
   const cpu = process.cpuUsage(cpuBefore)
+  const mainCpu = mainThreadCpuMicros() - mainBefore
   await worker.stop()
-  await sender.close()
+  await sender?.close()
   await store.close()
   rmSync(dir, { recursive: true, force: true })
   console.log(
@@ -159,7 +178,9 @@ async function drain(url, count) {
       ),
       // The worker's process only (the receiver runs in its own), 50 ms progress polls included.
       cpuMicrosPerDelivery: round((cpu.user + cpu.system) / count, 1),
+      mainThreadCpuMicrosPerDelivery: round(mainCpu / count, 1),
       workerLogLines: failures.length,
+      ...(failures.length > 0 ? { firstLogLine: failures[0] } : {}),
     }),
   )
 }
@@ -258,9 +279,11 @@ async function server(url) {
   // SIGUSR2: print the CPU time used so far, so runs can be compared on the server's own
   // work, without the share of the two cores the load generator and the receiver take.
   // Installed before `ready`: a SIGUSR2 with no listener would end the process.
-  process.on('SIGUSR2', () => {
+  process.on('SIGUSR2', async () => {
     const { user, system } = process.cpuUsage()
-    console.log(`cpu ${user + system}`)
+    const main = mainThreadCpuMicros()
+    const pending = await store.countDeliveries({ status: 'pending' })
+    console.log(`cpu ${user + system} ${main} ${pending}`)
   })
   process.on('SIGTERM', async () => {
     await running.close()
@@ -271,6 +294,20 @@ async function server(url) {
 }
 
 const ADMIN_TOKEN = 'bench'
+
+/**
+ * The main thread's CPU time in µs (Linux: /proc, 10 ms ticks), the thread that answers the
+ * chat; the process's total also counts the delivery thread. 0 where /proc is missing.
+ */
+function mainThreadCpuMicros() {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(fields[11]) + Number(fields[12])) * 10_000
+  } catch {
+    return 0
+  }
+}
 
 /** Turns/s for one bot: each connection starts a conversation, then replies nine times. */
 async function turns(url, bot, seconds) {
@@ -339,6 +376,7 @@ async function main() {
 
   const drained = await child('drain', url, String(count)).result
   console.log(JSON.stringify({ name: 'deliveries-sqlite', ...drained }))
+  if (process.env.BENCH_DRAIN_ONLY) return target.stop()
   const write = await child('outbox').result
   console.log(JSON.stringify({ name: 'outbox-write-sqlite', ...write }))
 
@@ -350,9 +388,14 @@ async function main() {
     await waitForEmptyOutbox(base)
     const cpuBefore = await joon.cpu()
     const run = await turns(base, bot, seconds)
+    // Deliveries still waiting when the load stops: a worker that falls behind would only
+    // move its work past the measured window.
+    run.pendingAtEnd = (await joon.cpu()).pending
     // The deliveries this run queued are part of its cost: count the CPU until they are sent.
     await waitForEmptyOutbox(base)
-    run.serverCpuMicrosPerTurn = round((await joon.cpu()) - cpuBefore) / run.totalTurns
+    const cpuAfter = await joon.cpu()
+    run.serverCpuMicrosPerTurn = (cpuAfter.all - cpuBefore.all) / run.totalTurns
+    run.mainThreadCpuMicrosPerTurn = (cpuAfter.main - cpuBefore.main) / run.totalTurns
     runs[bot].push(run)
   }
   const best = (list) => list.reduce((a, b) => (b.turnsPerSecond > a.turnsPerSecond ? b : a))
@@ -382,8 +425,14 @@ async function main() {
       leadShapeCpuMicrosPerTurn: round(lead.serverCpuMicrosPerTurn, 1),
       cpuRatio: round(plain.serverCpuMicrosPerTurn / withAsync.serverCpuMicrosPerTurn),
       leadShapeCpuRatio: round(plain.serverCpuMicrosPerTurn / lead.serverCpuMicrosPerTurn),
+      // The same on the main thread alone (the one that answers the chat).
+      plainMainCpuMicrosPerTurn: round(plain.mainThreadCpuMicrosPerTurn, 1),
+      asyncMainCpuMicrosPerTurn: round(withAsync.mainThreadCpuMicrosPerTurn, 1),
+      leadShapeMainCpuMicrosPerTurn: round(lead.mainThreadCpuMicrosPerTurn, 1),
       plainP99ms: plain.p99ms,
       asyncP99ms: withAsync.p99ms,
+      asyncPendingAtEnd: withAsync.pendingAtEnd,
+      leadShapePendingAtEnd: lead.pendingAtEnd,
       errors: plain.errors + withAsync.errors + lead.errors,
       outboxEmptyAfterMs: pending === 0 ? Math.round(performance.now() - stoppedAt) : null,
     }),

@@ -6,7 +6,7 @@ import { getConnInfo } from '@hono/node-server/conninfo'
 import type { Context, Hono } from 'hono'
 import { createApp } from './app.js'
 import { createWebhookSender } from './delivery/send.js'
-import { startDeliveryWorker } from './delivery/worker.js'
+import { startThreadedDeliveryWorker } from './delivery/worker-thread.js'
 import { proxyAddress } from './http/rate-limit.js'
 import { randomId } from './ids.js'
 import type { Store } from './store/types.js'
@@ -42,13 +42,16 @@ export interface RunningServer {
 /** Serves the app on Node with the guarded webhook sender and the delivery worker. */
 export async function startNodeServer(options: NodeServerOptions): Promise<RunningServer> {
   const log = options.log ?? (() => {})
-  const sender = createWebhookSender({
+  const senderOptions = {
     allowPrivate: options.allowPrivateUrls ?? false,
     userAgent: `joon/${VERSION}`,
-  })
-  const worker = startDeliveryWorker({
+  }
+  // Synchronous calls are made on this thread (a thread hop would add to the visitor's wait);
+  // background deliveries on the worker's own thread, off the one that answers the chat.
+  const sender = createWebhookSender(senderOptions)
+  const worker = startThreadedDeliveryWorker({
     store: options.store,
-    sender,
+    sender: senderOptions,
     owner: `${hostname()}:${process.pid}:${randomId('')}`,
     ...(options.retrySchedule ? { schedule: options.retrySchedule } : {}),
     ...(options.deliveryConcurrency ? { concurrency: options.deliveryConcurrency } : {}),

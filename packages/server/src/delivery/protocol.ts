@@ -1,11 +1,12 @@
+import type { Webhook } from '@joon/core'
+// The protocol alone, not the bot schema: the delivery thread loads this file and starts faster.
 import {
   MAX_REPLY_BYTES,
   parseWebhookReply,
   type SignWebhookInput,
   signWebhook,
-  type Webhook,
   type WebhookOutcome,
-} from '@joon/core'
+} from '@joon/core/webhook'
 
 /**
  * The parts of a webhook call that do not depend on the HTTP client: the request headers, the

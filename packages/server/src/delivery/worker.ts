@@ -70,6 +70,19 @@ export interface DeliveryWorker {
   stop(): Promise<void>
 }
 
+/**
+ * What `claim` would answer right now, for a worker on another thread (`worker-thread.ts`):
+ * how many new deliveries each webhook's lane takes from memory (`otherwise` for webhooks not
+ * listed) and the lease to give them. Nothing is claimable while `open` is false.
+ */
+export interface ClaimSnapshot {
+  open: boolean
+  owner: string
+  leaseMs: number
+  room: [webhook: string, count: number][]
+  otherwise: number
+}
+
 /** A leased delivery waiting for a slot. */
 interface Leased {
   record: DeliveryRecord
@@ -114,13 +127,16 @@ const MAX_LANE_DEPTH = 512
  * Starts the background worker that sends asynchronous webhooks from the store's outbox.
  * It never throws and never leaves a rejection unhandled: store errors are logged and retried.
  */
-export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWorker {
+export function startDeliveryWorker(
+  options: DeliveryWorkerOptions,
+): DeliveryWorker & { claimSnapshot(): ClaimSnapshot } {
   const worker = new OutboxWorker(options)
   return {
     wake: () => worker.wake(),
     claim: (webhook) => worker.claim(webhook),
     adopt: (deliveries) => worker.adopt(deliveries),
     stop: () => worker.stop(),
+    claimSnapshot: () => worker.claimSnapshot(),
   }
 }
 
@@ -151,6 +167,8 @@ class OutboxWorker {
   #completionTimer: NodeJS.Timeout | undefined
   /** Claimed deliveries, written, waiting to be parked in their lanes (see `adopt`). */
   #adopted: NewDelivery[] = []
+  /** How many of `#adopted` go to each webhook: their lanes' room is taken already. */
+  readonly #arriving = new Map<string, number>()
 
   /** Something happened that may make a lease worthwhile (a wake, a freed lane, the start). */
   #trigger = true
@@ -165,6 +183,7 @@ class OutboxWorker {
 
   #longestTimeoutMs = MAX_WEBHOOK_TIMEOUT_MS
   #webhooksCheckedAt = Number.NEGATIVE_INFINITY
+  #timeoutsKnown = false
   #abandoned = 0
   #lastLeaseAt = Number.NEGATIVE_INFINITY
   /** When the quiet loop looks at the store again (null: work it out first). */
@@ -201,17 +220,44 @@ class OutboxWorker {
   }
 
   claim(name: string): { owner: string; until: number } | null {
-    if (this.#stopping || (this.#schedule[0] ?? 0) > 0 || this.#moreDue) return null
-    const lane = this.#lanes.get(name)
-    if (lane?.mayHaveMore) return null
-    if (lane && lane.inFlight + lane.parked.length >= this.#depth(name)) return null
+    if (!this.#claimsOpen() || this.#room(name) <= 0) return null
     return { owner: this.#owner, until: this.#now() + this.#leaseMs() }
+  }
+
+  claimSnapshot(): ClaimSnapshot {
+    const names = new Set([...this.#lanes.keys(), ...this.#callMs.keys(), ...this.#arriving.keys()])
+    return {
+      open: this.#claimsOpen(),
+      owner: this.#owner,
+      leaseMs: this.#leaseMs(),
+      room: [...names].map((name) => [name, Math.max(0, this.#room(name))]),
+      otherwise: 2 * this.#perWebhook,
+    }
+  }
+
+  /**
+   * Not before the lease length is known: a lease sized for unknown webhooks (65 s) would keep
+   * a crashed process's newest deliveries waiting that long.
+   */
+  #claimsOpen(): boolean {
+    const leaseKnown = this.#fixedLeaseMs !== undefined || this.#timeoutsKnown
+    return !this.#stopping && leaseKnown && (this.#schedule[0] ?? 0) <= 0 && !this.#moreDue
+  }
+
+  /** How many more deliveries this webhook's lane takes from memory. */
+  #room(name: string): number {
+    const lane = this.#lanes.get(name)
+    const arriving = this.#arriving.get(name) ?? 0
+    if (!lane) return this.#depth(name) - arriving
+    if (lane.mayHaveMore) return 0
+    return this.#depth(name) - lane.inFlight - lane.parked.length - arriving
   }
 
   adopt(deliveries: readonly NewDelivery[]): void {
     for (const delivery of deliveries) {
       if (delivery.lease?.owner === this.#owner) {
         this.#adopted.push(delivery)
+        this.#arriving.set(delivery.webhook, (this.#arriving.get(delivery.webhook) ?? 0) + 1)
         if (this.#adopted.length === 1) queueMicrotask(() => void this.#park())
         continue
       }
@@ -226,6 +272,7 @@ class OutboxWorker {
   async #park(): Promise<void> {
     const batch = this.#adopted
     this.#adopted = []
+    this.#arriving.clear()
     const webhooks = new Map<string, Webhook | null>()
     try {
       for (const { webhook: name } of batch) {
@@ -556,6 +603,7 @@ class OutboxWorker {
     const webhooks = await this.#store.listWebhooks()
     // A deleted webhook's deliveries fail at once: no call, no timeout to cover.
     this.#longestTimeoutMs = Math.max(1_000, ...webhooks.map((webhook) => webhook.timeoutMs))
+    this.#timeoutsKnown = true
   }
 
   /** Starts parked deliveries, round-robin over webhooks, within both concurrency limits. */

@@ -466,7 +466,7 @@ describe('deliveries handed over in memory (claim and adopt)', () => {
     expect((await store.getDelivery(outbox[0]!.id))?.leaseOwner).toBeNull()
   })
 
-  it('declines when first attempts are delayed or the lane of the webhook is full', async () => {
+  it('declines when first attempts are delayed, the lease length is unknown, or the lane is full', async () => {
     const store = openStore()
     const delayed = start(store, { schedule: [50, 100] })
     expect(delayed.claim('crm')).toBeNull()
@@ -476,6 +476,10 @@ describe('deliveries handed over in memory (claim and adopt)', () => {
     await store.putWebhook(hook('stuck', stuck.url, { timeoutMs: 1_000 }))
     await store.putWebhook(hook('crm', target.url))
     const worker = start(store, { concurrency: 1, perWebhookLimit: 1 })
+    // Not before the webhooks' timeouts say how long a lease must be (a crash would otherwise
+    // hold these deliveries for the default lease, 65 s).
+    expect(worker.claim('stuck')).toBeNull()
+    await sleep(50)
     // One call in flight, then 8 per slot wait in the lane: the 10th is stored due instead.
     const claimed = await queue(store, worker, 9, 'stuck')
     await waitFor('lane filled', () => stuck.received.length === 1)
