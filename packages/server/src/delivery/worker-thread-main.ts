@@ -16,7 +16,7 @@ if (!port)
   throw new Error('worker-thread-main runs on a worker thread (startThreadedDeliveryWorker)')
 const setup = workerData as ThreadSetup
 
-let outbox: FromThread[] = []
+let queued: FromThread[] = []
 let flushScheduled = false
 const calls = new Map<number, { resolve: (value: never) => void; reject: (error: Error) => void }>()
 let nextCall = 0
@@ -24,7 +24,7 @@ let nextCall = 0
 let seen = 0
 
 function post(message: FromThread) {
-  outbox.push(message)
+  queued.push(message)
   scheduleFlush()
 }
 
@@ -37,9 +37,9 @@ function scheduleFlush() {
 /** Sends what waits, with the claim snapshot as it is now. */
 function flush() {
   flushScheduled = false
-  outbox.push({ type: 'claims', snapshot: worker.claimSnapshot(), seen })
-  port?.postMessage(outbox)
-  outbox = []
+  queued.push({ type: 'claims', snapshot: worker.claimSnapshot(), seen })
+  port?.postMessage(queued)
+  queued = []
 }
 
 function call<T>(method: WorkerStoreMethod, ...args: unknown[]): Promise<T> {

@@ -11,8 +11,8 @@ import type { ClaimSnapshot, DeliveryLog, DeliveryWorker } from './worker.js'
  * chat thread only writes the outbox and records outcomes; and the worker's own event loop is
  * never held up behind chat requests, so it keeps up with what they queue.
  *
- * The store stays on this thread: the thread calls it by message (`StoreCall`), and the calls
- * join this thread's writes (on SQLite, its group commit and its one connection, whose page
+ * The store stays on this thread: the thread calls it by message (`call`), and the calls join
+ * this thread's writes (on SQLite, its group commit and its one connection, whose page
  * cache a second connection's writes would keep throwing away). `claim` answers from the
  * latest `ClaimSnapshot` the thread sent, minus what was claimed since.
  *
@@ -32,11 +32,8 @@ export interface ThreadedWorkerOptions {
 }
 
 /** What the thread is started with (`workerData`). */
-export interface ThreadSetup {
-  owner: string
-  sender: Omit<WebhookSenderOptions, 'resolve' | 'now'>
-  schedule?: readonly number[]
-  concurrency?: number
+export interface ThreadSetup
+  extends Pick<ThreadedWorkerOptions, 'owner' | 'sender' | 'schedule' | 'concurrency'> {
   /** Which optional `Store` methods the real store has. */
   storeHas: { completeAttempts: boolean; releaseLeases: boolean }
 }
@@ -89,7 +86,7 @@ export function startThreadedDeliveryWorker(options: ThreadedWorkerOptions): Del
     },
   }
   let thread: Worker | undefined
-  let outbox: ToThread[] = []
+  let queued: ToThread[] = []
   let stopping: Promise<void> | undefined
   let restartTimer: NodeJS.Timeout | undefined
   // Claims: the thread's latest snapshot, and what was claimed that it had not seen yet (by
@@ -102,13 +99,13 @@ export function startThreadedDeliveryWorker(options: ThreadedWorkerOptions): Del
 
   function post(message: ToThread) {
     if (!thread) return
-    if (outbox.length === 0) setImmediate(flush)
-    outbox.push(message)
+    if (queued.length === 0) setImmediate(flush)
+    queued.push(message)
   }
 
   function flush() {
-    const messages = outbox
-    outbox = []
+    const messages = queued
+    queued = []
     if (messages.length === 0 || !thread) return
     seq++
     if (claimedNow.size > 0) unseen.push({ seq, claimed: claimedNow })
@@ -147,7 +144,7 @@ export function startThreadedDeliveryWorker(options: ThreadedWorkerOptions): Del
       if (thread !== started) return
       thread = undefined
       snapshot = null
-      outbox = []
+      queued = []
       claimedNow = new Map()
       unseen = []
       if (stopping) return
