@@ -17,8 +17,8 @@ import type { ClaimSnapshot, DeliveryLog, DeliveryWorker } from './worker.js'
  * latest `ClaimSnapshot` the thread sent, minus what was claimed since.
  *
  * Messages travel in batches, one per turn of either event loop. If the thread dies it is
- * logged and started again after a second; what it held leased is taken again when the leases
- * run out (at least once, as after a crash).
+ * logged and started again after a second (up to a minute while it keeps dying); what it held
+ * leased is taken again when the leases run out (at least once, as after a crash).
  */
 export interface ThreadedWorkerOptions {
   store: Store
@@ -71,7 +71,9 @@ export type ToThread =
   | { type: 'wake' }
   | { type: 'stop' }
 
+/** A thread that dies is started again after 1 s, then 2, 4… up to a minute while it keeps dying. */
 const RESTART_DELAY_MS = 1_000
+const MAX_RESTART_DELAY_MS = 60_000
 
 export function startThreadedDeliveryWorker(options: ThreadedWorkerOptions): DeliveryWorker {
   const { store, log } = options
@@ -89,6 +91,8 @@ export function startThreadedDeliveryWorker(options: ThreadedWorkerOptions): Del
   let queued: ToThread[] = []
   let stopping: Promise<void> | undefined
   let restartTimer: NodeJS.Timeout | undefined
+  /** Deaths since a thread last reported in. */
+  let deaths = 0
   // Claims: the thread's latest snapshot, and what was claimed that it had not seen yet (by
   // batch: a claim whose turn failed to write is never adopted, and must not count forever).
   let snapshot: ClaimSnapshot | null = null
@@ -148,12 +152,14 @@ export function startThreadedDeliveryWorker(options: ThreadedWorkerOptions): Del
       claimedNow = new Map()
       unseen = []
       if (stopping) return
+      const delay = Math.min(MAX_RESTART_DELAY_MS, RESTART_DELAY_MS * 2 ** deaths++)
       log('delivery.worker_crashed', {
         exitCode: code,
         ...(failure === undefined ? {} : { error: String(failure) }),
-        restartInMs: RESTART_DELAY_MS,
+        restartInMs: delay,
       })
-      restartTimer = setTimeout(start, RESTART_DELAY_MS)
+      restartTimer = setTimeout(start, delay)
+      restartTimer.unref()
     })
   }
 
@@ -164,6 +170,7 @@ export function startThreadedDeliveryWorker(options: ThreadedWorkerOptions): Del
       case 'log':
         return log(message.event, message.fields)
       case 'claims':
+        deaths = 0
         snapshot = message.snapshot
         room = new Map(message.snapshot.room)
         unseen = unseen.filter((batch) => batch.seq > message.seen)
