@@ -236,7 +236,7 @@ export interface DeliveryQuery {
   webhook?: string
   status?: DeliveryStatus
   conversationId?: string
-  /** At most this many, newest first. */
+  /** At most this many, newest first (the latest stored first). */
   limit: number
 }
 

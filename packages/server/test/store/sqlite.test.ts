@@ -1,5 +1,5 @@
 import { statSync } from 'node:fs'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -30,6 +30,33 @@ describeStoreConformance('SqliteStore', async () => {
 })
 
 const T = 1_700_000_000_000
+/** How many migrations the store has (`PRAGMA user_version` once it opened a file). */
+const SCHEMA_VERSION = 3
+
+/** The schema version 1 shipped with, as a file made by that version holds it. */
+const VERSION_1_SCHEMA = `
+  CREATE TABLE bots (id TEXT PRIMARY KEY, data TEXT NOT NULL);
+  CREATE TABLE webhooks (name TEXT PRIMARY KEY, data TEXT NOT NULL);
+  CREATE TABLE conversations (
+    id TEXT PRIMARY KEY, bot_id TEXT NOT NULL, state TEXT NOT NULL, version INTEGER NOT NULL,
+    created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
+  CREATE TABLE deliveries (
+    seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, webhook TEXT NOT NULL,
+    conversation_id TEXT NOT NULL, async INTEGER NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
+    body TEXT NOT NULL, attempts INTEGER NOT NULL, last_status INTEGER, last_error TEXT,
+    created_at INTEGER NOT NULL, next_attempt_at INTEGER, lease_owner TEXT, lease_until INTEGER,
+    due_at INTEGER);
+  CREATE INDEX deliveries_due ON deliveries (due_at) WHERE status = 'pending';
+  CREATE INDEX deliveries_webhook_due ON deliveries (webhook, due_at) WHERE status = 'pending';
+  CREATE INDEX deliveries_created ON deliveries (created_at, seq);
+  CREATE INDEX deliveries_webhook_created ON deliveries (webhook, created_at, seq);
+  CREATE INDEX deliveries_status_created ON deliveries (status, created_at, seq);
+  CREATE INDEX deliveries_conversation_created ON deliveries (conversation_id, created_at, seq);
+  CREATE TABLE delivery_attempts (
+    delivery_seq INTEGER NOT NULL REFERENCES deliveries (seq), n INTEGER NOT NULL,
+    at INTEGER NOT NULL, status INTEGER, duration_ms REAL NOT NULL, error TEXT,
+    PRIMARY KEY (delivery_seq, n)) WITHOUT ROWID;`
 
 /** Reads one PRAGMA of a database file, with the driver the store itself uses. */
 function pragma(file: string, name: string): unknown {
@@ -67,7 +94,7 @@ describe('SqliteStore on a file', () => {
     await first.close() // closing twice is harmless
 
     expect(pragma(file, 'journal_mode')).toBe('wal')
-    expect(pragma(file, 'user_version')).toBe(2)
+    expect(pragma(file, 'user_version')).toBe(SCHEMA_VERSION)
 
     const second = SqliteStore.open(file)
     expect(await second.getBot('lead-gen')).toEqual(bot('lead-gen'))
@@ -102,34 +129,74 @@ describe('SqliteStore on a file', () => {
     await again.close()
   })
 
-  it('migrates a version 1 file, keeping its data', async () => {
-    const file = join(root, uid('v1'), 'joon.db')
-    const store = SqliteStore.open(file)
-    const d = asyncDelivery('crm', 'c1', T)
-    await store.createConversation({ id: 'c1', botId: 'b', state: state('b'), now: T }, [d])
-    await store.close()
-    // What version 1 left: the per-conversation listing index.
+  it('migrates a version 1 file, keeping its data and delivery history', async () => {
+    const dir = join(root, uid('v1'))
+    await mkdir(dir)
+    const file = join(dir, 'joon.db')
     const raw = openSqliteDatabase(file)
-    raw.exec(`CREATE INDEX deliveries_conversation_created ON deliveries (conversation_id, created_at, seq);
+    raw.exec(VERSION_1_SCHEMA)
+    const insert = raw.prepare<[string, string, string, number, number | null, number | null]>(
+      `INSERT INTO deliveries (id, webhook, conversation_id, async, status, body, attempts,
+         created_at, next_attempt_at, due_at) VALUES (?, 'crm', 'c1', 1, ?, '{}', ?, ?, ?, ?)`,
+    )
+    insert.run('msg_old', 'failed', 2, T, null, null)
+    insert.run('msg_new', 'pending', 1, T + 1, T + 50, T + 50)
+    raw.exec(`INSERT INTO delivery_attempts VALUES
+      (1, 2, ${T + 20}, NULL, 10000, 'timed out after 10000 ms'),
+      (1, 1, ${T + 10}, 500, 3.5, 'HTTP 500'),
+      (2, 1, ${T + 11}, 503, 4, NULL);
       PRAGMA user_version = 1`)
     raw.close()
 
     const migrated = SqliteStore.open(file)
-    expect(await migrated.listDeliveries({ conversationId: 'c1', limit: 5 })).toMatchObject([
-      { id: d.id, status: 'pending' },
+    expect(await migrated.getDelivery('msg_old')).toMatchObject({
+      status: 'failed',
+      attempts: 2,
+      history: [
+        { at: T + 10, status: 500, durationMs: 3.5, error: 'HTTP 500' },
+        { at: T + 20, status: null, durationMs: 10000, error: 'timed out after 10000 ms' },
+      ],
+    })
+    expect((await migrated.getDelivery('msg_new'))?.history).toEqual([
+      { at: T + 11, status: 503, durationMs: 4, error: null },
     ])
+    expect((await migrated.listDeliveries({ limit: 5 })).map((d) => d.id)).toEqual([
+      'msg_new',
+      'msg_old',
+    ])
+    expect((await migrated.listDeliveries({ status: 'failed', limit: 5 }))[0]?.id).toBe('msg_old')
+    expect(await migrated.nextDueAt()).toBe(T + 50)
+    const [leased] = await migrated.leaseDueDeliveries({
+      now: T + 50,
+      limit: 5,
+      leaseMs: 10,
+      owner: 'w',
+    })
+    await migrated.completeAttempt({
+      id: 'msg_new',
+      owner: 'w',
+      attempt: { at: T + 60, status: 204, durationMs: 2, error: null },
+      outcome: { status: 'delivered' },
+    })
+    expect(leased?.id).toBe('msg_new')
+    expect((await migrated.getDelivery('msg_new'))?.history).toHaveLength(2)
     await migrated.close()
-    expect(pragma(file, 'user_version')).toBe(2)
+    expect(pragma(file, 'user_version')).toBe(SCHEMA_VERSION)
     const check = openSqliteDatabase(file)
-    const indexes = check
+    const names = check
       .prepare<[], { name: string }>(
-        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'deliveries'",
+        "SELECT name FROM sqlite_master WHERE tbl_name IN ('deliveries', 'delivery_attempts')",
       )
       .all()
       .map((row) => row.name)
     check.close()
-    expect(indexes).not.toContain('deliveries_conversation_created')
-    expect(indexes).toContain('deliveries_webhook_due')
+    expect(names.sort()).toEqual([
+      'deliveries',
+      'deliveries_failed',
+      'deliveries_webhook_due',
+      'deliveries_webhook_seq',
+      'sqlite_autoindex_deliveries_1',
+    ])
   })
 
   it('refuses a database from a newer Joon', async () => {
@@ -348,7 +415,7 @@ describe('SqliteStore shared by processes', () => {
     const store = SqliteStore.open(file)
     expect((await store.listWebhooks()).map((w) => w.name)).toEqual(names)
     await store.close()
-    expect(pragma(file, 'user_version')).toBe(2)
+    expect(pragma(file, 'user_version')).toBe(SCHEMA_VERSION)
   }, 30_000)
 
   it('keeps every acknowledged write when the process is killed with SIGKILL', async () => {
