@@ -135,7 +135,7 @@ describe('SqliteStore on a file', () => {
     const file = join(dir, 'joon.db')
     const raw = openSqliteDatabase(file)
     raw.exec(VERSION_1_SCHEMA)
-    const insert = raw.prepare<[string, string, string, number, number | null, number | null]>(
+    const insert = raw.prepare<[string, string, number, number, number | null, number | null]>(
       `INSERT INTO deliveries (id, webhook, conversation_id, async, status, body, attempts,
          created_at, next_attempt_at, due_at) VALUES (?, 'crm', 'c1', 1, ?, '{}', ?, ?, ?, ?)`,
     )
