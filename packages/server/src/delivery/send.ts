@@ -319,12 +319,16 @@ class Exchange implements Dispatcher.DispatchHandler {
       .map((coding) => coding.trim().toLowerCase())
       .filter((coding) => coding !== '' && coding !== 'identity')
     if (encodings.length > 3) {
-      return this.#fail(`too many content-encodings (${encodings.join(', ')})`)
+      this.#fail(`too many content-encodings (${encodings.join(', ')})`)
+      return
     }
     // Codings are listed in the order applied, so they are undone from the last.
     for (const coding of encodings.toReversed()) {
       const decoder = createDecoder(coding)
-      if (!decoder) return this.#fail(`unsupported content-encoding "${coding}"`)
+      if (!decoder) {
+        this.#fail(`unsupported content-encoding "${coding}"`)
+        return
+      }
       this.#decoders.push(decoder)
     }
     const contentLength = headerText(headers['content-length'])
@@ -346,8 +350,8 @@ class Exchange implements Dispatcher.DispatchHandler {
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.#done) return
     const first = this.#decoders[0]
-    if (!first) return this.#take(chunk)
-    if (!first.write(chunk)) {
+    if (!first) this.#take(chunk)
+    else if (!first.write(chunk)) {
       controller.pause()
       first.once('drain', () => controller.resume())
     }
@@ -371,10 +375,11 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (this.#size + chunk.byteLength > this.#limit) {
       this.#chunks.push(chunk.subarray(0, this.#limit - this.#size))
       this.#size = this.#limit
-      return this.#finish(true)
+      this.#finish(true)
+    } else {
+      this.#chunks.push(chunk)
+      this.#size += chunk.byteLength
     }
-    this.#chunks.push(chunk)
-    this.#size += chunk.byteLength
   }
 
   #decodingFailed(error: unknown): void {
