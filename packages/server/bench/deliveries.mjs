@@ -10,8 +10,9 @@
 // would only have moved its work past the measured window) and the CPU per turn of the whole
 // server and of its main thread, deliveries included.
 // Prints one JSON line per measurement (read by tools/bench.mjs). BENCH_SECONDS sets the
-// duration of each turns run (default 6), BENCH_DELIVERIES the backlog (default 20000),
-// BENCH_DRAIN_ONLY=1 stops after the drain.
+// duration of each turns run (default 4), BENCH_ROUNDS how many rounds of the three bots are
+// counted after the warm-up one (default 4), BENCH_DELIVERIES the backlog (default 20000),
+// BENCH_DRAIN_ONLY=1 stops after the drain, BENCH_RECEIVER=http receives with node:http.
 import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:http'
@@ -416,7 +417,8 @@ async function pendingCount(url) {
 
 async function main() {
   const count = Number(process.env.BENCH_DELIVERIES ?? 20_000)
-  const seconds = Number(process.env.BENCH_SECONDS ?? 6)
+  const seconds = Number(process.env.BENCH_SECONDS ?? 4)
+  const roundCount = Number(process.env.BENCH_ROUNDS ?? 4)
   const target = child('receiver')
   const url = await target.ready
 
@@ -426,28 +428,41 @@ async function main() {
   const write = await child('outbox').result
   console.log(JSON.stringify({ name: 'outbox-write-sqlite', ...write }))
 
-  // Alternating runs, best of two each: the machine is shared, and noise only ever slows.
+  // Rounds of the three bots back to back, each ratio taken within its round: the machine is
+  // shared and its speed drifts by tens of percent over a minute, which best-of-N taken at
+  // different times would count as a difference. Rounds alternate the order (plain first, then
+  // last) so a drift within a round cancels out. A first round warms the JIT up (the delivery
+  // thread's code included) and is not counted; the median round is reported.
   const joon = child('server', url)
   const base = await joon.ready
-  const runs = { plain: [], async: [], lead: [] }
-  for (const bot of ['plain', 'async', 'lead', 'plain', 'async', 'lead']) {
-    await waitForEmptyOutbox(base)
-    const cpuBefore = await joon.cpu()
-    const run = await turns(base, bot, seconds)
-    // Deliveries still waiting when the load stops: a worker that falls behind would only
-    // move its work past the measured window.
-    run.pendingAtEnd = (await joon.cpu()).pending
-    // The deliveries this run queued are part of its cost: count the CPU until they are sent.
-    await waitForEmptyOutbox(base)
-    const cpuAfter = await joon.cpu()
-    run.serverCpuMicrosPerTurn = (cpuAfter.all - cpuBefore.all) / run.totalTurns
-    run.mainThreadCpuMicrosPerTurn = (cpuAfter.main - cpuBefore.main) / run.totalTurns
-    runs[bot].push(run)
+  const rounds = []
+  for (let n = 0; n <= roundCount; n++) {
+    const round = {}
+    const order = ['plain', 'lead', 'async']
+    for (const bot of n % 2 === 0 ? order.toReversed() : order) {
+      await waitForEmptyOutbox(base)
+      const cpuBefore = await joon.cpu()
+      const run = await turns(base, bot, seconds)
+      // Deliveries still waiting when the load stops: a worker that falls behind would only
+      // move its work past the measured window.
+      run.pendingAtEnd = (await joon.cpu()).pending
+      // The deliveries this run queued are part of its cost: count the CPU until they are sent.
+      await waitForEmptyOutbox(base)
+      const cpuAfter = await joon.cpu()
+      run.serverCpuMicrosPerTurn = (cpuAfter.all - cpuBefore.all) / run.totalTurns
+      run.mainThreadCpuMicrosPerTurn = (cpuAfter.main - cpuBefore.main) / run.totalTurns
+      round[bot] = run
+      if (process.env.BENCH_VERBOSE) console.error(n, bot, JSON.stringify(run))
+    }
+    if (n > 0) rounds.push(round)
   }
-  const best = (list) => list.reduce((a, b) => (b.turnsPerSecond > a.turnsPerSecond ? b : a))
-  const plain = best(runs.plain)
-  const withAsync = best(runs.async)
-  const lead = best(runs.lead)
+  const median = (values) => {
+    const sorted = [...values].sort((a, b) => a - b)
+    const middle = sorted.length >> 1
+    return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+  }
+  const ratios = (bot) => rounds.map((r) => r[bot].turnsPerSecond / r.plain.turnsPerSecond)
+  const of = (bot, field) => median(rounds.map((r) => r[bot][field]))
   // The worker keeps up: how long the outbox takes to empty once the load stops.
   const stoppedAt = performance.now()
   let pending = await pendingCount(base)
@@ -458,28 +473,31 @@ async function main() {
   console.log(
     JSON.stringify({
       name: 'turns-async-vs-plain',
-      plainTurnsPerSecond: plain.turnsPerSecond,
-      asyncTurnsPerSecond: withAsync.turnsPerSecond,
+      rounds: rounds.length,
+      plainTurnsPerSecond: of('plain', 'turnsPerSecond'),
+      // One delivery after three answers, as in the lead-generation bot: median of the rounds'
+      // ratios, then each round's.
+      leadShapeTurnsPerSecond: of('lead', 'turnsPerSecond'),
+      leadShapeRatio: round(median(ratios('lead'))),
+      leadShapeRatios: ratios('lead').map((ratio) => round(ratio)),
       // A delivery on every turn: the worst case.
-      ratio: round(withAsync.turnsPerSecond / plain.turnsPerSecond),
-      // One delivery after three answers, as in the lead-generation bot.
-      leadShapeTurnsPerSecond: lead.turnsPerSecond,
-      leadShapeRatio: round(lead.turnsPerSecond / plain.turnsPerSecond),
-      // Server CPU per turn, its deliveries included: plain over async (1 = no extra cost).
-      plainCpuMicrosPerTurn: round(plain.serverCpuMicrosPerTurn, 1),
-      asyncCpuMicrosPerTurn: round(withAsync.serverCpuMicrosPerTurn, 1),
-      leadShapeCpuMicrosPerTurn: round(lead.serverCpuMicrosPerTurn, 1),
-      cpuRatio: round(plain.serverCpuMicrosPerTurn / withAsync.serverCpuMicrosPerTurn),
-      leadShapeCpuRatio: round(plain.serverCpuMicrosPerTurn / lead.serverCpuMicrosPerTurn),
-      // The same on the main thread alone (the one that answers the chat).
-      plainMainCpuMicrosPerTurn: round(plain.mainThreadCpuMicrosPerTurn, 1),
-      asyncMainCpuMicrosPerTurn: round(withAsync.mainThreadCpuMicrosPerTurn, 1),
-      leadShapeMainCpuMicrosPerTurn: round(lead.mainThreadCpuMicrosPerTurn, 1),
-      plainP99ms: plain.p99ms,
-      asyncP99ms: withAsync.p99ms,
-      asyncPendingAtEnd: withAsync.pendingAtEnd,
-      leadShapePendingAtEnd: lead.pendingAtEnd,
-      errors: plain.errors + withAsync.errors + lead.errors,
+      asyncTurnsPerSecond: of('async', 'turnsPerSecond'),
+      ratio: round(median(ratios('async'))),
+      ratios: ratios('async').map((ratio) => round(ratio)),
+      // Server CPU per turn, its deliveries included, all threads and the main thread alone
+      // (the one that answers the chat).
+      plainCpuMicrosPerTurn: round(of('plain', 'serverCpuMicrosPerTurn'), 1),
+      leadShapeCpuMicrosPerTurn: round(of('lead', 'serverCpuMicrosPerTurn'), 1),
+      asyncCpuMicrosPerTurn: round(of('async', 'serverCpuMicrosPerTurn'), 1),
+      plainMainCpuMicrosPerTurn: round(of('plain', 'mainThreadCpuMicrosPerTurn'), 1),
+      leadShapeMainCpuMicrosPerTurn: round(of('lead', 'mainThreadCpuMicrosPerTurn'), 1),
+      asyncMainCpuMicrosPerTurn: round(of('async', 'mainThreadCpuMicrosPerTurn'), 1),
+      plainP99ms: of('plain', 'p99ms'),
+      leadShapeP99ms: of('lead', 'p99ms'),
+      asyncP99ms: of('async', 'p99ms'),
+      leadShapePendingAtEnd: Math.max(...rounds.map((r) => r.lead.pendingAtEnd)),
+      asyncPendingAtEnd: Math.max(...rounds.map((r) => r.async.pendingAtEnd)),
+      errors: rounds.reduce((sum, r) => sum + r.plain.errors + r.lead.errors + r.async.errors, 0),
       outboxEmptyAfterMs: pending === 0 ? Math.round(performance.now() - stoppedAt) : null,
     }),
   )

@@ -76,9 +76,14 @@ const worker = startDeliveryWorker({
 
 port.on('message', (batch: ToThreadBatch) => {
   seen = batch.seq
-  for (const message of batch.messages) receive(message)
-  // The snapshot goes back once what arrived is taken in.
-  scheduleFlush()
+  let news = false
+  for (const message of batch.messages) {
+    receive(message)
+    if (message.type !== 'result' && message.type !== 'error') news = true
+  }
+  // The snapshot goes back once what arrived is taken in. Answers to calls change no claim:
+  // they wait for the next message out (acknowledgements are cumulative).
+  if (news) scheduleFlush()
 })
 
 function receive(message: ToThread) {

@@ -105,6 +105,12 @@ const MAX_WEBHOOK_TIMEOUT_MS = 30_000
 const LEASE_SAFETY_MS = 2_000
 const LEASE_MARGIN_MS = 5_000
 const WEBHOOK_REFRESH_MS = 30_000
+/**
+ * A webhook found is looked up again after this long, so an edit (url, secret, headers)
+ * reaches the deliveries sent after it within a second; the store is asked once a second per
+ * webhook instead of once per batch of deliveries.
+ */
+const WEBHOOK_CACHE_MS = 1_000
 /** After a store error, the worker pauses this long before trying again. */
 const ERROR_PAUSE_MS = 1_000
 /** When something is due that the worker cannot take (its webhook is busy), look again after this. */
@@ -182,6 +188,7 @@ class OutboxWorker {
   readonly #loop: Promise<void>
 
   #longestTimeoutMs = MAX_WEBHOOK_TIMEOUT_MS
+  readonly #webhooks = new Map<string, { webhook: Webhook; at: number }>()
   #webhooksCheckedAt = Number.NEGATIVE_INFINITY
   #timeoutsKnown = false
   #abandoned = 0
@@ -276,12 +283,7 @@ class OutboxWorker {
     const webhooks = new Map<string, Webhook | null>()
     try {
       for (const { webhook: name } of batch) {
-        if (webhooks.has(name)) continue
-        const webhook = await this.#store.getWebhook(name)
-        webhooks.set(name, webhook)
-        if (webhook && webhook.timeoutMs > this.#longestTimeoutMs) {
-          this.#longestTimeoutMs = webhook.timeoutMs
-        }
+        if (!webhooks.has(name)) webhooks.set(name, await this.#webhookOf(name))
       }
     } catch (error) {
       // They stay leased in the store: once the lease runs out, a lease takes them again.
@@ -532,13 +534,7 @@ class OutboxWorker {
 
     const webhooks = new Map<string, Webhook | null>()
     await Promise.all(
-      [...taken.keys()].map(async (name) => {
-        const webhook = await this.#store.getWebhook(name)
-        webhooks.set(name, webhook)
-        if (webhook && webhook.timeoutMs > this.#longestTimeoutMs) {
-          this.#longestTimeoutMs = webhook.timeoutMs
-        }
-      }),
+      [...taken.keys()].map(async (name) => webhooks.set(name, await this.#webhookOf(name))),
     )
 
     // Only memory bounds what waits in a lane: whatever cannot be sent before its lease runs
@@ -592,6 +588,21 @@ class OutboxWorker {
 
   #leaseMs(): number {
     return this.#fixedLeaseMs ?? 2 * this.#longestTimeoutMs + LEASE_MARGIN_MS
+  }
+
+  /** A webhook as registered, at most `WEBHOOK_CACHE_MS` old; one not found is asked again. */
+  async #webhookOf(name: string): Promise<Webhook | null> {
+    const now = performance.now()
+    const cached = this.#webhooks.get(name)
+    if (cached && now - cached.at < WEBHOOK_CACHE_MS) return cached.webhook
+    const webhook = await this.#store.getWebhook(name)
+    if (!webhook) {
+      this.#webhooks.delete(name)
+      return null
+    }
+    this.#webhooks.set(name, { webhook, at: now })
+    if (webhook.timeoutMs > this.#longestTimeoutMs) this.#longestTimeoutMs = webhook.timeoutMs
+    return webhook
   }
 
   /** Keeps the default lease just long enough for the slowest registered webhook. */

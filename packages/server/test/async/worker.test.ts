@@ -276,6 +276,30 @@ describe('delivery worker', () => {
     expect(target.received.map((r) => r.id)).toEqual([queued.id])
   })
 
+  it('sends with an edited webhook (url, secret) within a second of the edit', async () => {
+    const store = openStore()
+    const before = await receiver(answer(204))
+    const after = await receiver(answer(204))
+    const secret = newSecret()
+    await store.putWebhook(hook('crm', before.url))
+    const worker = start(store)
+    const first = delivery('crm')
+    await store.recordDelivery(first)
+    worker.wake()
+    await waitFor('first sent', async () => before.received.length === 1)
+
+    await store.putWebhook(hook('crm', after.url, { secret }))
+    await sleep(1_100)
+    const second = delivery('crm')
+    await store.recordDelivery(second)
+    worker.wake()
+    await waitFor('second sent', async () => after.received.length === 1)
+    expect(before.received.map((r) => r.id)).toEqual([first.id])
+    const [received] = after.received
+    expect(received?.id).toBe(second.id)
+    verifySignature(secret, received!)
+  })
+
   it('takes a delivery again once the lease of a crashed worker runs out', async () => {
     const store = openStore()
     const target = await receiver(answer(200))
