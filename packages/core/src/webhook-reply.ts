@@ -65,14 +65,20 @@ function decodeBody(body: Uint8Array | string | null): string | WebhookOutcome {
     if (body.length * 3 > MAX_REPLY_BYTES && utf8Length(body) > MAX_REPLY_BYTES) return tooLarge()
     return stripBom(body)
   }
+  if (body.byteLength === 0) return ''
   if (body.byteLength > MAX_REPLY_BYTES) return tooLarge()
   try {
-    // fatal: a reply that is not UTF-8 is refused rather than silently mangled.
-    return new TextDecoder('utf-8', { fatal: true }).decode(body)
+    return UTF8.decode(body)
   } catch {
     return failure('reply is not valid UTF-8')
   }
 }
+
+/**
+ * fatal: a reply that is not UTF-8 is refused rather than silently mangled. One decoder for
+ * every reply: a decode that is not streamed starts afresh, even after an error.
+ */
+const UTF8 = new TextDecoder('utf-8', { fatal: true })
 
 function utf8Length(text: string): number {
   return new TextEncoder().encode(text).byteLength

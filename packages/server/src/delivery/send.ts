@@ -62,11 +62,14 @@ export function createWebhookSender(options: WebhookSenderOptions): WebhookSende
     bodyTimeout: 60_000,
   })
 
+  // The same few webhooks are called again and again: their URL is parsed once.
+  const parsedUrl = memoize(parseWebhookUrl)
+
   async function send(webhook: Webhook, delivery: WebhookDelivery): Promise<SendResult> {
     const started = performance.now()
     const elapsed = () => Math.round(performance.now() - started)
     const timeoutMs = Number.isFinite(webhook.timeoutMs) ? webhook.timeoutMs : 10_000
-    const url = parseWebhookUrl(webhook.url)
+    const url = parsedUrl(webhook.url)
     if (typeof url === 'string') return failureResult(url, { status: null, durationMs: elapsed() })
     let headers: Record<string, string>
     try {
@@ -123,10 +126,8 @@ export function createWebhookSender(options: WebhookSenderOptions): WebhookSende
  * goes to `signWebhook` itself. A test compares both over many random secrets.
  */
 export function signWithNodeCrypto(input: SignWebhookInput): string | Promise<string> {
-  const encoded = input.secret.startsWith('whsec_') ? input.secret.slice(6) : input.secret
-  if (encoded.length < 4 || !CANONICAL_BASE64.test(encoded)) return signWebhook(input)
-  const key = Buffer.from(encoded, 'base64')
-  if (key.byteLength === 0) return signWebhook(input)
+  const key = keyOf(input.secret)
+  if (!key) return signWebhook(input)
   const mac = createHmac('sha256', key)
     .update(`${input.id}.${input.timestamp}.${input.body}`)
     .digest('base64')
@@ -134,6 +135,26 @@ export function signWithNodeCrypto(input: SignWebhookInput): string | Promise<st
 }
 
 const CANONICAL_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}(?:==)?|[A-Za-z0-9+/]{3}=?)?$/
+
+/** A secret's HMAC key, or null where `signWebhook` decides (see `signWithNodeCrypto`). */
+const keyOf = memoize((secret: string): Buffer | null => {
+  const encoded = secret.startsWith('whsec_') ? secret.slice(6) : secret
+  if (encoded.length < 4 || !CANONICAL_BASE64.test(encoded)) return null
+  const key = Buffer.from(encoded, 'base64')
+  return key.byteLength === 0 ? null : key
+})
+
+/** `fn` remembered for the last few hundred distinct arguments (then forgotten all at once). */
+function memoize<T>(fn: (text: string) => T): (text: string) => T {
+  const known = new Map<string, T>()
+  return (text) => {
+    if (known.has(text)) return known.get(text) as T
+    if (known.size >= 256) known.clear()
+    const value = fn(text)
+    known.set(text, value)
+    return value
+  }
+}
 
 /**
  * The connect step of every new connection. Literal IP hosts are checked as they are; hostnames
@@ -314,8 +335,8 @@ class Exchange implements Dispatcher.DispatchHandler {
     const isSuccess = status >= 200 && status <= 299
     if (status >= 300 && status <= 399) this.#location = headerText(headers.location)
     this.#limit = isSuccess ? REPLY_LIMIT_BYTES : ERROR_REPLY_LIMIT_BYTES
-    const encodings = (headerText(headers['content-encoding']) ?? '')
-      .split(',')
+    const contentEncoding = headerText(headers['content-encoding'])
+    const encodings = (contentEncoding === null ? [] : contentEncoding.split(','))
       .map((coding) => coding.trim().toLowerCase())
       .filter((coding) => coding !== '' && coding !== 'identity')
     if (encodings.length > 3) {
