@@ -1,3 +1,5 @@
+import { readlinkSync } from 'node:fs'
+import { getPriority, setPriority } from 'node:os'
 import { parentPort, workerData } from 'node:worker_threads'
 import type { Store } from '../store/types.js'
 import { createWebhookSender } from './send.js'
@@ -15,6 +17,21 @@ const port = parentPort
 if (!port)
   throw new Error('worker-thread-main runs on a worker thread (startThreadedDeliveryWorker)')
 const setup = workerData as ThreadSetup
+lowerPriority(setup.nice)
+
+/**
+ * Makes this thread nicer (see `DELIVERY_THREAD_NICE`). Linux gives each thread its own nice
+ * value, addressed by the thread's id; elsewhere, or when not allowed, the thread keeps the
+ * process's priority.
+ */
+function lowerPriority(nice: number) {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop())
+    if (Number.isInteger(tid) && tid > 0 && getPriority(tid) < nice) setPriority(tid, nice)
+  } catch {
+    // Not Linux: nothing to do.
+  }
+}
 
 let queued: FromThread[] = []
 let flushScheduled = false

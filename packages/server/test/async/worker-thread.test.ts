@@ -1,10 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { getPriority, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Worker } from 'node:worker_threads'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { DeliveryWorker } from '../../src/delivery/worker.js'
 import {
+  DELIVERY_THREAD_NICE,
   startThreadedDeliveryWorker,
   type ThreadedWorkerOptions,
 } from '../../src/delivery/worker-thread.js'
@@ -219,5 +220,20 @@ describe('delivery worker on its own thread', () => {
     for (const d of waiting) expect((await store.getDelivery(d.id))?.leaseOwner).toBeNull()
     expect((await store.getDelivery(first!.id))?.attempts).toBe(1)
     expect(worker.claim('stuck')).toBeNull()
+  })
+
+  it('runs the thread at nice 10, below the chat thread (Linux: per-thread priorities)', async () => {
+    const niceOfTasks = () =>
+      readdirSync('/proc/self/task').map((tid) => {
+        const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16])
+      })
+    const niced = () => niceOfTasks().filter((nice) => nice === DELIVERY_THREAD_NICE).length
+    const before = niced()
+    const worker = start(openStore())
+    await waitFor('a thread at nice 10', () => niced() === before + 1)
+    expect(getPriority()).toBe(0) // this thread, and the process, keep theirs
+    await worker.stop()
+    await waitFor('the thread gone', () => niced() === before)
   })
 })
