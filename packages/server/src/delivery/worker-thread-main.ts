@@ -39,6 +39,8 @@ const calls = new Map<number, { resolve: (value: never) => void; reject: (error:
 let nextCall = 0
 /** The last batch received: the snapshot says it has been taken into account. */
 let seen = 0
+/** Whether the last snapshot sent had claims open. */
+let sentOpen = false
 
 function post(message: FromThread) {
   queued.push(message)
@@ -54,7 +56,9 @@ function scheduleFlush() {
 /** Sends what waits, with the claim snapshot as it is now. */
 function flush() {
   flushScheduled = false
-  queued.push({ type: 'claims', snapshot: worker.claimSnapshot(), seen })
+  const snapshot = worker.claimSnapshot()
+  sentOpen = snapshot.open
+  queued.push({ type: 'claims', snapshot, seen })
   port?.postMessage(queued)
   queued = []
 }
@@ -98,9 +102,10 @@ port.on('message', (batch: ToThreadBatch) => {
     receive(message)
     if (message.type !== 'result' && message.type !== 'error') news = true
   }
-  // The snapshot goes back once what arrived is taken in. Answers to calls change no claim:
-  // they wait for the next message out (acknowledgements are cumulative).
-  if (news) scheduleFlush()
+  // The snapshot goes back once what arrived is taken in. Answers to calls change no claim
+  // (they wait for the next message out: acknowledgements are cumulative) unless they opened
+  // or closed claims (the webhooks' timeouts became known, a lease found a backlog).
+  if (news || worker.claimSnapshot().open !== sentOpen) scheduleFlush()
 })
 
 function receive(message: ToThread) {

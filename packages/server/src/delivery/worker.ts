@@ -100,6 +100,13 @@ interface Lane {
 }
 
 /** The longest a webhook call may take (contract §3). */
+/**
+ * Calls in flight at once, a quarter of them at most to one webhook. One webhook's deliveries
+ * go out at most at that quarter over its latency: 16 in flight make 320/s to a receiver 50 ms
+ * away (4 made 80/s, and a local receiver under a delivery on every chat turn fell behind,
+ * which sent new deliveries through the store instead of straight from memory).
+ */
+const DEFAULT_CONCURRENCY = 64
 const MAX_WEBHOOK_TIMEOUT_MS = 30_000
 /** A parked delivery is only sent while its lease outlasts the call by this much. */
 const LEASE_SAFETY_MS = 2_000
@@ -205,7 +212,7 @@ class OutboxWorker {
     this.#sender = options.sender
     this.#owner = options.owner
     this.#schedule = options.schedule ?? DEFAULT_RETRY_SCHEDULE
-    this.#concurrency = Math.max(1, Math.floor(options.concurrency ?? 16))
+    this.#concurrency = Math.max(1, Math.floor(options.concurrency ?? DEFAULT_CONCURRENCY))
     this.#perWebhook = Math.min(
       this.#concurrency,
       Math.max(1, Math.floor(options.perWebhookLimit ?? Math.max(2, this.#concurrency / 4))),

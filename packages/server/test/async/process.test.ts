@@ -287,17 +287,20 @@ describe('asynchronous webhooks through `joon serve`', () => {
     )
     const server = await serve(args, ['0', ...Array(20).fill('250ms')].join(','))
 
+    // The default concurrency: 64 calls in flight, 16 of them at most to one webhook.
+    const perWebhook = 16
+    const burst = 10 * perWebhook
     let lead = 0
-    /** Time from the first of 40 healthy conversations until the last delivery has arrived. */
+    /** Time from the first of `burst` healthy conversations until the last delivery arrived. */
     const healthyBurst = async () => {
       const before = healthy.received.length
       const startedAt = performance.now()
-      await inParallel(40, 8, async () => {
+      await inParallel(burst, 8, async () => {
         expect((await converse(server.url, 'to-healthy', { lead: lead++ })).status).toBe(201)
       })
       await waitFor(
-        '40 healthy deliveries',
-        () => healthy.received.length >= before + 40,
+        `${burst} healthy deliveries`,
+        () => healthy.received.length >= before + burst,
         20_000,
         2,
       )
@@ -317,20 +320,20 @@ describe('asynchronous webhooks through `joon serve`', () => {
     // So the best of up to three runs is compared with the best of two without dead endpoints.
     let crowded = Number.POSITIVE_INFINITY
     for (let run = 0; run < 3 && crowded >= baseline * 1.1; run++) {
-      await waitFor('the hanging endpoint holds its slots', () => hanging.open() >= 4)
+      await waitFor('the hanging endpoint holds its slots', () => hanging.open() >= perWebhook)
       crowded = Math.min(crowded, await healthyBurst())
     }
     console.log(
       `fairness (process): healthy alone ${Math.round(baseline)} ms, beside dead ones ${Math.round(crowded)} ms`,
     )
 
-    // 40 deliveries of 200 ms, 4 at a time: about 2 s either way.
+    // 160 deliveries of 200 ms, 16 at a time: about 2 s either way.
     expect(baseline).toBeGreaterThan(1_800)
     expect(crowded).toBeLessThan(baseline * 1.1)
     // The dead ones were really being tried meanwhile, and are still pending.
     const hangingOnes = await listDeliveries(server.url, { webhook: 'hanging' })
     expect(hangingOnes.every((delivery) => delivery.status === 'pending')).toBe(true)
-    expect(hanging.open()).toBeLessThanOrEqual(4)
+    expect(hanging.open()).toBeLessThanOrEqual(perWebhook)
     const refusedOnes = await listDeliveries(server.url, { webhook: 'refused' })
     expect(refusedOnes.some((delivery) => delivery.attempts > 1)).toBe(true)
   }, 60_000)
