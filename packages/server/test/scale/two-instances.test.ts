@@ -321,7 +321,12 @@ describe('several `joon serve` instances on one PostgreSQL database', () => {
     /** Ids answered 2xx, and ids whose call was cut off (its sender died) before the answer. */
     const answered = new Set<string>()
     const cutOff: string[] = []
-    const target = await receiver((received, response) => {
+    /** The remote ports of the calls being answered right now. */
+    const openFrom = new Set<number>()
+    const target = await receiver((received, response, request) => {
+      const port = request.socket.remotePort ?? 0
+      openFrom.add(port)
+      response.on('close', () => openFrom.delete(port))
       const timer = setTimeout(() => {
         answered.add(received.id)
         response.end()
@@ -348,6 +353,13 @@ describe('several `joon serve` instances on one PostgreSQL database', () => {
       expect((await converse(server.url, 'lead', { lead })).status).toBe(201)
     })
     await waitFor('deliveries flowing', () => answered.size >= 20, 20_000)
+    // A busy machine may start one instance's delivery thread late: kill A once it is sending.
+    await waitFor(
+      'A sending',
+      () => [...connectionsTo(a.child.pid!, target.port)].some((port) => openFrom.has(port)),
+      10_000,
+      5,
+    )
     a.child.kill('SIGKILL')
     const killedAt = performance.now()
     expect(await a.exited).toBe('SIGKILL')
