@@ -222,9 +222,12 @@ describe.sequential('the console, end to end in Chromium', () => {
     receiver.answer(200)
     await failed.getByRole('button', { name: /^Retry delivery/ }).click()
     await expect.poll(() => page.locator('tbody.delivery .badge-failed').count()).toBe(0)
-    await expect.poll(() => page.locator('tbody.delivery .badge-delivered').count()).toBe(2)
+    // The list reloads right after the retry, when the new attempt may still be on its way,
+    // then every 2 s: wait for the next reload at least.
+    const reload = { timeout: 6_000 }
+    await expect.poll(() => page.locator('tbody.delivery .badge-delivered').count(), reload).toBe(2)
     const retried = deliveryRows().nth(0)
-    await expect.poll(() => retried.locator('.attempts tbody tr').count()).toBe(4)
+    await expect.poll(() => retried.locator('.attempts tbody tr').count(), reload).toBe(4)
     await screenshot(page, '06-delivery-retried')
   })
 

@@ -79,13 +79,15 @@ export type ToThread =
 
 /**
  * Deliveries are background work: when the chat thread and the delivery thread both want a
- * core, the scheduler should run the chat first. At nice 10 the thread weighs a tenth of the
+ * core, the scheduler should run the chat first. At nice 5 the thread weighs a third of the
  * chat thread; it still gets whole cores that nobody else wants. Measured with the lead-shape
  * benchmark: without it, every wake-up of the thread (a message, a reply) tended to land on the
  * chat thread's core and preempt it, which then spent 21-23% of the run runnable but waiting
- * (/proc schedstat), 13-16% with it, and turns/s rose by a fifth.
+ * (/proc schedstat); 15-19% at nice 5, 13-16% at nice 10. Nice 10 starved deliveries when other
+ * processes kept both cores busy (an end-to-end retry took over 5 s beside two busy loops), nice
+ * 5 did not.
  */
-export const DELIVERY_THREAD_NICE = 10
+export const DELIVERY_THREAD_NICE = 5
 
 /** A thread that dies is started again after 1 s, then 2, 4… up to a minute while it keeps dying. */
 const RESTART_DELAY_MS = 1_000

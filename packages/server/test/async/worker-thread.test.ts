@@ -222,7 +222,7 @@ describe('delivery worker on its own thread', () => {
     expect(worker.claim('stuck')).toBeNull()
   })
 
-  it('runs the thread at nice 10, below the chat thread (Linux: per-thread priorities)', async () => {
+  it('runs the thread at a higher nice value than the chat thread (Linux: per-thread priorities)', async () => {
     const niceOfTasks = () =>
       readdirSync('/proc/self/task').map((tid) => {
         const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')
@@ -231,7 +231,7 @@ describe('delivery worker on its own thread', () => {
     const niced = () => niceOfTasks().filter((nice) => nice === DELIVERY_THREAD_NICE).length
     const before = niced()
     const worker = start(openStore())
-    await waitFor('a thread at nice 10', () => niced() === before + 1)
+    await waitFor('a thread at the delivery nice value', () => niced() === before + 1)
     expect(getPriority()).toBe(0) // this thread, and the process, keep theirs
     await worker.stop()
     await waitFor('the thread gone', () => niced() === before)
