@@ -22,6 +22,16 @@ const suites = [
     command: ['node', 'bench/deliveries.mjs'],
   },
   { name: 'server: PostgreSQL', cwd: 'packages/server', command: ['node', 'bench/postgres.mjs'] },
+  {
+    name: 'server: results',
+    cwd: 'packages/server',
+    command: ['node', '--expose-gc', 'bench/results.mjs'],
+  },
+  {
+    name: 'console: flow builder',
+    cwd: 'packages/console',
+    command: ['node', 'bench/builder.mjs'],
+  },
 ]
 
 const rows = []

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
+import { brotliCompressSync, constants, gzipSync } from 'node:zlib'
 
 /**
  * The console's files, for the server to serve at `/admin` (Node only: it reads `dist/`).
@@ -16,13 +17,20 @@ export interface ConsoleAsset {
   contentType: string
   /** A strong validator for `if-none-match`. */
   etag: string
+  /** The body compressed once, at start (the server sends what the browser accepts). */
+  br: Uint8Array<ArrayBuffer>
+  gzip: Uint8Array<ArrayBuffer>
 }
 
 export interface ConsoleAssets {
   html: ConsoleAsset
   js: ConsoleAsset
   css: ConsoleAsset
+  icon: ConsoleAsset
 }
+
+/** The tab's icon: a speech bubble in the console's accent colour. */
+const ICON = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="8" fill="#2953d6"/><path d="M8 9h16v11H14l-6 5z" fill="#fff"/></svg>`
 
 export interface ConsoleAssetOptions {
   /** Where the console is mounted; the page links its script and stylesheet under it. */
@@ -49,12 +57,14 @@ export function consoleAssets(options: ConsoleAssetOptions = {}): ConsoleAssets 
     ),
     js: asset(js, 'text/javascript; charset=utf-8'),
     css: asset(css, 'text/css; charset=utf-8'),
+    icon: asset(ICON, 'image/svg+xml'),
   }
 }
 
 /**
  * A framework-neutral handler: the console's response for `request`, or null when the path is
- * not one of its own (`base`, `base/`, `base/console.js`, `base/console.css`).
+ * not one of its own (`base`, `base/`, `base/console.js`, `base/console.css`,
+ * `base/favicon.svg`).
  */
 export function consoleHandler(
   options: ConsoleAssetOptions = {},
@@ -66,17 +76,24 @@ export function consoleHandler(
     [`${base}/`, assets.html],
     [`${base}/console.js`, assets.js],
     [`${base}/console.css`, assets.css],
+    [`${base}/favicon.svg`, assets.icon],
   ])
   return (request) => {
     if (request.method !== 'GET' && request.method !== 'HEAD') return null
     const found = routes.get(new URL(request.url).pathname)
     if (!found) return null
-    const headers = consoleHeaders(found)
-    const notModified = request.headers.get('if-none-match') === found.etag
-    return new Response(notModified || request.method === 'HEAD' ? null : found.body, {
-      status: notModified ? 304 : 200,
-      headers,
-    })
+    const encoding = preferredEncoding(request.headers.get('accept-encoding'))
+    // Each encoding is its own representation, with its own strong ETag.
+    const etag = encoding ? `${found.etag.slice(0, -1)}-${encoding}"` : found.etag
+    const headers = { ...consoleHeaders(found), etag, vary: 'accept-encoding' }
+    const notModified = (request.headers.get('if-none-match') ?? '')
+      .split(',')
+      .some((tag) => tag.trim().replace(/-(br|gzip)"$/, '"') === found.etag)
+    if (encoding && !notModified) Object.assign(headers, { 'content-encoding': encoding })
+    return new Response(
+      notModified || request.method === 'HEAD' ? null : encoding ? found[encoding] : found.body,
+      { status: notModified ? 304 : 200, headers },
+    )
   }
 }
 
@@ -103,6 +120,7 @@ function consolePage(base: string, versions: { js: string; css: string }): strin
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <title>Joon console</title>
+<link rel="icon" href="${escapeAttribute(`${base}/favicon.svg`)}" type="image/svg+xml">
 <link rel="stylesheet" href="${escapeAttribute(`${base}/console.css?v=${v(versions.css)}`)}">
 <script type="module" src="${escapeAttribute(`${base}/console.js?v=${v(versions.js)}`)}"></script>
 </head>
@@ -131,5 +149,27 @@ function etagOf(body: string): string {
 }
 
 function asset(body: string, contentType: string): ConsoleAsset {
-  return { body, contentType, etag: etagOf(body) }
+  // Brotli's best quality takes 0.8 s on the 440 KB script at start; quality 9 takes 50 ms
+  // for 7 % more bytes.
+  const quality = body.length < 64 * 1024 ? constants.BROTLI_MAX_QUALITY : 9
+  const br = brotliCompressSync(body, { params: { [constants.BROTLI_PARAM_QUALITY]: quality } })
+  const gzip = gzipSync(body, { level: 9 })
+  return {
+    body,
+    contentType,
+    etag: etagOf(body),
+    br: new Uint8Array(br),
+    gzip: new Uint8Array(gzip),
+  }
+}
+
+/** Brotli, else gzip, when `accept-encoding` allows it (q > 0); undefined for identity. */
+function preferredEncoding(acceptEncoding: string | null): 'br' | 'gzip' | undefined {
+  const q = new Map<string, number>()
+  for (const part of (acceptEncoding ?? '').toLowerCase().split(',')) {
+    const [name = '', ...params] = part.split(';').map((s) => s.trim())
+    const weight = params.find((p) => p.startsWith('q='))
+    q.set(name, weight ? Number(weight.slice(2)) || 0 : 1)
+  }
+  return (['br', 'gzip'] as const).find((e) => (q.get(e) ?? q.get('*') ?? 0) > 0)
 }

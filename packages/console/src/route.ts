@@ -4,15 +4,15 @@ import { useEffect, useState } from 'preact/hooks'
  * Hash routes (`#/bots/lead-gen`), so the server serves one page and any view can be
  * bookmarked or opened in a new tab.
  */
-export type Section = 'webhooks' | 'bots' | 'deliveries' | 'conversations'
+export type Section = 'webhooks' | 'bots' | 'deliveries' | 'conversations' | 'results'
 
 export interface Route {
   section: Section
-  /** The webhook, bot or conversation shown; `new` for a new webhook or bot. */
+  /** The webhook, bot, conversation or bot's results shown; `new` for a new webhook or bot. */
   id: string | null
 }
 
-const SECTIONS: readonly Section[] = ['webhooks', 'bots', 'deliveries', 'conversations']
+const SECTIONS: readonly Section[] = ['webhooks', 'bots', 'deliveries', 'conversations', 'results']
 
 export function parseRoute(hash: string): Route {
   const [section, ...rest] = hash.replace(/^#\/?/, '').split('/')

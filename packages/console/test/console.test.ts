@@ -111,6 +111,7 @@ describe.sequential('the console, end to end in Chromium', () => {
   it('shows a bot’s problems as it is typed, then saves it', async () => {
     await page.getByRole('link', { name: 'Bots' }).click()
     await page.getByRole('link', { name: 'New bot' }).click()
+    await page.getByRole('tab', { name: 'JSON' }).click()
     const editor = page.getByLabel('Bot JSON')
     const wrong = {
       ...BOT,
@@ -138,7 +139,7 @@ describe.sequential('the console, end to end in Chromium', () => {
 
     await editor.fill(JSON.stringify(BOT, null, 2))
     await expect.poll(() => problems.textContent()).toContain('No problems')
-    await page.getByRole('button', { name: 'Create bot' }).click()
+    await page.getByRole('button', { name: 'Save', exact: true }).click()
     await page.getByRole('heading', { name: 'Bot lead-gen' }).waitFor()
     expect(await page.getByText('Bot "lead-gen" saved.').count()).toBe(1)
     expect(await page.getByRole('link', { name: /lead-gen/ }).count()).toBe(1)
@@ -149,6 +150,7 @@ describe.sequential('the console, end to end in Chromium', () => {
     await adminPut(server.url, '/webhooks/spare', { url: receiver.url })
     await page.reload()
     await page.getByRole('heading', { name: 'Bot lead-gen' }).waitFor()
+    await page.getByRole('tab', { name: 'JSON' }).click()
     await fetch(`${server.url}/api/v1/admin/webhooks/spare`, {
       method: 'DELETE',
       headers: { authorization: `Bearer ${ADMIN_TOKEN}` },

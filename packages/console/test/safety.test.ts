@@ -98,7 +98,7 @@ describe('stored values are shown as text, never markup', () => {
         await page.getByRole('heading', { name: 'Bot xss' }).waitFor()
         await page.getByText(HTML, { exact: true }).waitFor()
         await page.getByRole('button', { name: 'Chat with xss' }).click()
-        await page.getByText(`Hello ${HTML}<script>alert(2)</script>`).waitFor()
+        await page.locator('.try-it').getByText(`Hello ${HTML}<script>alert(2)</script>`).waitFor()
         await expectNoInjection(page, trouble)
         await page.goto(`${server.url}/admin#/deliveries`)
         await page.locator('tbody.delivery .badge-failed').waitFor()

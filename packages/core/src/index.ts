@@ -1,6 +1,7 @@
 // Where a reply turns into the next bot message: `step` in ./transition.ts.
 export * from './answer.js'
 export * from './condition.js'
+export { hasLoneSurrogate, jsonTextDepth, MAX_JSON_DEPTH } from './json.js'
 export * from './json-schema.js'
 export * from './payload.js'
 export * from './run-turn.js'
@@ -17,4 +18,5 @@ export {
 } from './transition.js'
 export * from './types.js'
 export * from './validate.js'
+export * from './webhook-call.js'
 export * from './webhook-reply.js'

@@ -14,6 +14,41 @@ export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set([
  */
 export const MAX_JSON_DEPTH = 64
 
+/** A UTF-16 surrogate without its pair: valid in a JS string and a JSON escape, not in UTF-8. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/
+
+/**
+ * Whether a string or any string (key or value) inside a JSON value holds a lone surrogate.
+ * Such text cannot be encoded as UTF-8, so strict receivers refuse a whole webhook payload
+ * that carries it, on every retry.
+ */
+export function hasLoneSurrogate(value: unknown): boolean {
+  if (typeof value === 'string') return LONE_SURROGATE.test(value)
+  if (Array.isArray(value)) return value.some(hasLoneSurrogate)
+  if (typeof value === 'object' && value !== null) {
+    return Object.entries(value).some(
+      ([key, item]) => LONE_SURROGATE.test(key) || hasLoneSurrogate(item),
+    )
+  }
+  return false
+}
+
+const LONE_SURROGATES = new RegExp(LONE_SURROGATE.source, 'g')
+
+/**
+ * JSON.parse reviver for text Joon did not write (webhook replies): a lone surrogate in a
+ * string or a key becomes U+FFFD, so what a webhook said can always be stored, shown and sent
+ * on to other webhooks as valid UTF-8. The visitor's own text is refused instead (400).
+ */
+export function wellFormed(_key: string, value: unknown): unknown {
+  if (typeof value === 'string') return value.replace(LONE_SURROGATES, '\ufffd')
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value
+  if (!Object.keys(value).some((key) => LONE_SURROGATE.test(key))) return value
+  return Object.fromEntries(
+    Object.entries(value).map(([key, item]) => [key.replace(LONE_SURROGATES, '\ufffd'), item]),
+  )
+}
+
 /**
  * Nesting depth of a JSON text, scanned without parsing so that a hostile reply such as a
  * megabyte of `[` is refused before any recursive parser sees it.

@@ -17,7 +17,8 @@ export interface RunTurnOptions {
   /**
    * Most synchronous calls in one turn (default 20). A bot may loop through a webhook (polling,
    * say) and a turn must end: when the limit is reached the conversation ends, as `step` ends
-   * a flow that runs too many blocks, rather than staying stuck on a call nobody will make.
+   * a flow that runs too many blocks, rather than staying stuck on a call nobody will make,
+   * and the result's `guard` is `webhook_calls`.
    */
   maxWebhookCalls?: number
 }
@@ -37,14 +38,24 @@ export async function runTurn(
   let result = step(bot, state, event)
   const responses = [...result.responses]
   const effects: WebhookEffect[] = []
+  const visited = [...result.visited]
   for (let calls = 0; ; calls++) {
     const pending = collect(result.effects, effects)
     if (!pending) {
-      return { state: result.state, responses, input: result.input, ended: result.ended, effects }
+      const { state, input, ended, guard } = result
+      return { state, responses, input, ended, effects, visited, ...(guard ? { guard } : {}) }
     }
     if (calls === maxWebhookCalls) {
       const state: ConversationState = { ...result.state, at: null, waiting: null, ended: true }
-      return { state, responses, input: null, ended: true, effects }
+      return {
+        state,
+        responses,
+        input: null,
+        ended: true,
+        effects,
+        visited,
+        guard: 'webhook_calls',
+      }
     }
     const outcome = await callWebhook(pending).catch(
       (error: unknown): WebhookOutcome => ({
@@ -54,6 +65,7 @@ export async function runTurn(
     )
     result = step(bot, result.state, { type: 'webhook', callId: pending.callId, outcome })
     responses.push(...result.responses)
+    for (const id of result.visited) if (!visited.includes(id)) visited.push(id)
   }
 }
 

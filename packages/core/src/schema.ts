@@ -1,5 +1,5 @@
 import * as z from 'zod'
-import { FORBIDDEN_KEYS } from './json.js'
+import { FORBIDDEN_KEYS, hasLoneSurrogate } from './json.js'
 import { isValidWebhookSecret } from './signature.js'
 
 export { FORBIDDEN_KEYS }
@@ -127,12 +127,25 @@ export const Block = z.discriminatedUnion('type', [
   ConditionBlock,
 ])
 
+/** Where the visual builder draws a block: editor-only, never read by the interpreter. */
+export const BlockPosition = z.strictObject({
+  x: z.number().finite().min(-1_000_000).max(1_000_000),
+  y: z.number().finite().min(-1_000_000).max(1_000_000),
+})
+
+export const Layout = z
+  .record(BlockId, BlockPosition)
+  .describe(
+    "The visual builder's node positions by block id. Editor-only: the interpreter ignores it.",
+  )
+
 export const Bot = z.strictObject({
   $schema: z.string().optional(),
   id: Name,
   name: z.string().max(200).optional(),
   start: BlockId.describe('Id of the first block.'),
   blocks: z.array(Block).min(1).max(20_000),
+  layout: Layout.optional(),
 })
 
 export type TextBlock = z.infer<typeof TextBlock>
@@ -142,11 +155,47 @@ export type WebhookBlock = z.infer<typeof WebhookBlock>
 export type ConditionBlock = z.infer<typeof ConditionBlock>
 export type ConditionRule = z.infer<typeof ConditionRule>
 export type Choice = z.infer<typeof Choice>
+export type BlockPosition = z.infer<typeof BlockPosition>
 export type Block = z.infer<typeof Block>
 /** A bot as parsed (defaults applied). */
 export type Bot = z.infer<typeof Bot>
 /** A bot as written in a file (defaults optional). */
 export type BotInput = z.input<typeof Bot>
+
+/** An HTTP token (RFC 9110 §5.6.2): what a header name may be. */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/
+/**
+ * Header values are sent as bytes, so only printable ASCII, space and tab travel the same
+ * through every HTTP client: undici and fetch refuse control characters, CR/LF and anything
+ * past U+00FF (`€`, emoji), and bytes 0x80-0xFF are read differently by each receiver.
+ */
+const HEADER_VALUE = /^[\t\x20-\x7e]*$/
+/** Headers the HTTP client itself owns: undici refuses them or they would corrupt the call. */
+const RESERVED_HEADERS: ReadonlySet<string> = new Set([
+  'connection',
+  'content-length',
+  'expect',
+  'host',
+  'keep-alive',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+])
+
+/** Why a webhook header cannot be sent as configured, naming it; undefined when it can. */
+function headerProblem(name: string, value: string): string | undefined {
+  if (!HEADER_NAME.test(name)) {
+    return `header name ${JSON.stringify(name)} is not a valid HTTP header name (letters, digits and !#$%&'*+.^_\`|~- only)`
+  }
+  if (RESERVED_HEADERS.has(name.toLowerCase())) {
+    return `header "${name}" is set by the HTTP client and cannot be configured`
+  }
+  if (!HEADER_VALUE.test(value)) {
+    return `header "${name}" has a value that cannot be sent in HTTP: use printable ASCII only (no line breaks, control or non-ASCII characters)`
+  }
+  return undefined
+}
 
 /** A registered webhook (contract §3). */
 export const Webhook = z.strictObject({
@@ -158,13 +207,13 @@ export const Webhook = z.strictObject({
       message: 'must be an http:// or https:// URL',
     }),
   headers: z
-    .record(
-      z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/, 'is not a valid header name'),
-      z
-        .string()
-        .max(8192)
-        .regex(/^[^\r\n\0]*$/, 'must not contain line breaks'),
-    )
+    .record(z.string(), z.string().max(8192))
+    .superRefine((headers, ctx) => {
+      for (const [name, value] of Object.entries(headers)) {
+        const problem = headerProblem(name, value)
+        if (problem) ctx.addIssue({ code: 'custom', path: [name], message: problem })
+      }
+    })
     .optional(),
   secret: z
     .string()
@@ -211,12 +260,21 @@ export type JsonValue =
   | JsonValue[]
   | { [key: string]: JsonValue }
 
+const LONE_SURROGATE_MESSAGE =
+  'must not contain a lone surrogate (\\ud800-\\udfff without its pair): it is not valid Unicode text'
+
 /** Body of `POST /api/v1/bots/:botId/conversations`. */
 export const StartRequest = z.strictObject({
-  variables: z.record(z.string().min(1).max(256), z.json()).optional(),
+  variables: z
+    .record(z.string().min(1).max(256), z.json())
+    .refine((variables) => !hasLoneSurrogate(variables), { message: LONE_SURROGATE_MESSAGE })
+    .optional(),
 })
 
 /** Body of `POST /api/v1/conversations/:id/replies`. */
 export const ReplyRequest = z.strictObject({
-  text: z.string().max(10_000),
+  text: z
+    .string()
+    .max(10_000)
+    .refine((text) => !hasLoneSurrogate(text), { message: LONE_SURROGATE_MESSAGE }),
 })

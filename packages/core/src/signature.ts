@@ -102,7 +102,26 @@ function signedContent(id: string, timestamp: number, body: string): Uint8Array<
 // without the DOM lib (Node-only tsconfigs) typecheck too.
 type HmacKey = Awaited<ReturnType<typeof crypto.subtle.importKey>>
 
-async function importKey(secret: string): Promise<HmacKey> {
+/**
+ * Imported keys of the last few hundred secrets: a sender signs with the same few again and
+ * again, and each import is an asynchronous round trip of its own (on Node, through the
+ * thread pool), as long as the signing itself.
+ */
+const importedKeys = new Map<string, Promise<HmacKey>>()
+
+function importKey(secret: string): Promise<HmacKey> {
+  let key = importedKeys.get(secret)
+  if (!key) {
+    if (importedKeys.size >= 256) importedKeys.clear()
+    key = importNewKey(secret)
+    importedKeys.set(secret, key)
+    // A secret that cannot be used is not kept: each call reports it again.
+    key.catch(() => importedKeys.delete(secret))
+  }
+  return key
+}
+
+async function importNewKey(secret: string): Promise<HmacKey> {
   const bytes = secretKeyBytes(secret)
   if (bytes.byteLength === 0) throw new TypeError('webhook secret is empty')
   return crypto.subtle.importKey('raw', bytes, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign'])

@@ -27,6 +27,7 @@ import {
   type Message,
   StepError,
   type StepEvent,
+  type StepGuard,
   type StepResult,
   type WebhookOutcome,
 } from './types.js'
@@ -34,8 +35,9 @@ import { parseInstructions } from './webhook-reply.js'
 
 /**
  * Most blocks one step runs without waiting for the user or a webhook. A validated bot cannot
- * loop without waiting; this guard ends the conversation of an unvalidated one instead of
- * hanging the host.
+ * loop without waiting nor chain more blocks than this (`validateBot` refuses both); this
+ * guard ends the conversation of an unvalidated one instead of hanging the host, and says so
+ * in the result's `guard`.
  */
 export const MAX_BLOCKS_PER_STEP = 1000
 
@@ -136,6 +138,7 @@ class Turn {
   private readonly newMessages: Message[] = []
   private readonly responses: Instruction[] = []
   private readonly effects: Effect[] = []
+  private readonly visited: string[] = []
 
   constructor(
     private readonly bot: Bot,
@@ -211,8 +214,9 @@ class Turn {
   runFrom(id: string | undefined): StepResult {
     let next = id
     for (let count = 0; next !== undefined; count++) {
-      if (count === MAX_BLOCKS_PER_STEP) return this.end()
+      if (count === MAX_BLOCKS_PER_STEP) return this.end('blocks')
       const block = this.block(next)
+      if (!this.visited.includes(block.id)) this.visited.push(block.id)
       switch (block.type) {
         case 'text':
           this.say(this.render(block.text), block.delay ?? 0)
@@ -345,8 +349,9 @@ class Turn {
     return block
   }
 
-  private end(): StepResult {
-    return this.finish(null, null, null)
+  private end(guard?: StepGuard): StepResult {
+    const result = this.finish(null, null, null)
+    return guard ? { ...result, guard } : result
   }
 
   private finish(
@@ -365,6 +370,13 @@ class Turn {
       messages: this.messages(),
       calls: this.calls,
     }
-    return { state, responses: this.responses, input, ended, effects: this.effects }
+    return {
+      state,
+      responses: this.responses,
+      input,
+      ended,
+      effects: this.effects,
+      visited: this.visited,
+    }
   }
 }

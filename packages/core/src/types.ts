@@ -49,7 +49,21 @@ export interface StepResult {
   ended: boolean
   /** Effects to perform. A sync webhook effect means the state waits for its outcome. */
   effects: Effect[]
+  /**
+   * The blocks this step showed or ran, each once, in the order first reached (a question
+   * asked again after an invalid answer is not run again). Hosts keep these to count how many
+   * conversations reached each block (the results funnel).
+   */
+  visited: string[]
+  /**
+   * Set when a safety limit ended the conversation rather than the flow itself: `blocks` when
+   * one step ran `MAX_BLOCKS_PER_STEP` blocks, `webhook_calls` when `runTurn` reached
+   * `maxWebhookCalls`. A host should log it: the bot needs fixing.
+   */
+  guard?: StepGuard
 }
+
+export type StepGuard = 'blocks' | 'webhook_calls'
 
 /** The outcome of a webhook call, as returned by `parseWebhookReply`. */
 export type WebhookOutcome =

@@ -1,5 +1,6 @@
 import type { z } from 'zod'
 import { Bot } from './schema.js'
+import { MAX_BLOCKS_PER_STEP } from './transition.js'
 
 /** One problem found in a bot, phrased for the person who wrote it. */
 export interface BotIssue {
@@ -22,8 +23,8 @@ export interface ValidateBotOptions {
  * Checks a bot as loaded from a file or an API call and lists every problem at once (contract
  * §1): the schema (types, required and unknown fields), duplicate block ids, `start`, `next`,
  * `onError`, `else`, choice and rule targets that name no block, unregistered webhooks (when
- * `webhooks` is given), and loops that never wait for the user or a synchronous webhook, which
- * would run forever.
+ * `webhooks` is given), loops that never wait for the user or a synchronous webhook, which
+ * would run forever, and chains of more blocks than one turn runs (`MAX_BLOCKS_PER_STEP`).
  */
 export function validateBot(input: unknown, options: ValidateBotOptions = {}): BotValidation {
   const parsed = Bot.safeParse(input)
@@ -33,7 +34,7 @@ export function validateBot(input: unknown, options: ValidateBotOptions = {}): B
       ? []
       : parsed.error.issues.flatMap((issue) => schemaIssues(issue, input, raw))),
     ...referenceIssues(raw, options.webhooks),
-    ...loopIssues(raw),
+    ...runIssues(raw),
   ]
   if (parsed.success && issues.length === 0) return { ok: true, bot: parsed.data }
   // Stable sort: a reader sees the bot's problems first, then each block's in file order.
@@ -352,38 +353,105 @@ function editDistance(a: string, b: string, limit: number): number {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Loops that never wait: nothing inside them can change the context, so once entered they
-// run forever (the interpreter's per-step guard would end the conversation instead).
+// Runs of blocks that never wait for the visitor. A loop of them runs forever once entered
+// (nothing inside can change the context); a chain longer than `MAX_BLOCKS_PER_STEP` is cut by
+// the interpreter's guard, which ends the conversation halfway. Both are refused here.
 
-function loopIssues(raw: RawBot): BotIssue[] {
+function runIssues(raw: RawBot): BotIssue[] {
   const byId = new Map<string, RawBlock>()
   for (const block of raw.blocks)
     if (block.id !== undefined && !byId.has(block.id)) byId.set(block.id, block)
   const successors = (block: RawBlock): RawBlock[] => {
     if (block.waits) return []
     const next: RawBlock[] = []
-    for (const { target, path } of block.targets) {
-      // An async webhook never takes onError: only a failed synchronous call does.
-      if (path[0] === 'onError') continue
-      const successor = byId.get(target)
-      if (successor && !successor.waits) next.push(successor)
-    }
+    for (const successor of following(block, byId)) if (!successor.waits) next.push(successor)
     return next
   }
-  return stronglyConnected([...byId.values()], successors)
-    .filter((component) => {
-      const [only] = component
-      return component.length > 1 || (only !== undefined && successors(only).includes(only))
-    })
-    .map((component) => {
-      const cycle = cycleWithin(component, successors)
-      const first = cycle[0] as RawBlock
-      return {
-        path: ['blocks', first.position],
-        blockId: first.id as string,
-        message: `Block "${first.id}": the blocks ${cycle.map((block) => `"${block.id}"`).join(' → ')} → "${first.id}" form a loop with no question, buttons or synchronous webhook, so it would never stop.`,
+  const components = stronglyConnected([...byId.values()], successors)
+  const isLoop = (component: readonly RawBlock[]) => {
+    const [only] = component
+    return component.length > 1 || (only !== undefined && successors(only).includes(only))
+  }
+  const loops = components.filter(isLoop).map((component): BotIssue => {
+    const cycle = cycleWithin(component, successors)
+    const first = cycle[0] as RawBlock
+    return {
+      path: ['blocks', first.position],
+      blockId: first.id as string,
+      message: `Block "${first.id}": the blocks ${cycle.map((block) => `"${block.id}"`).join(' → ')} → "${first.id}" form a loop with no question, buttons or synchronous webhook, so it would never stop.`,
+    }
+  })
+  return [
+    ...loops,
+    ...chainIssues(
+      raw,
+      byId,
+      components.filter((c) => !isLoop(c)),
+    ),
+  ]
+}
+
+/** The blocks a block may go to next (an async webhook never takes its onError). */
+function following(block: RawBlock, byId: ReadonlyMap<string, RawBlock>): RawBlock[] {
+  const next: RawBlock[] = []
+  for (const { target, path } of block.targets) {
+    if (path[0] === 'onError' && !block.waits) continue
+    const successor = byId.get(target)
+    if (successor) next.push(successor)
+  }
+  return next
+}
+
+/**
+ * Chains one step would run past `MAX_BLOCKS_PER_STEP`. `components` come from Tarjan's
+ * algorithm, which lists a component after every component it leads to, so one pass in that
+ * order finds each block's longest run (no recursion: a 20,000-block chain is one loop).
+ */
+function chainIssues(
+  raw: RawBot,
+  byId: ReadonlyMap<string, RawBlock>,
+  acyclic: readonly RawBlock[][],
+): BotIssue[] {
+  /** Blocks one step runs from this one, the question or sync webhook it stops at included. */
+  const length = new Map<RawBlock, number>()
+  const longestNext = new Map<RawBlock, RawBlock>()
+  const last = new Map<RawBlock, RawBlock>()
+  for (const [block] of acyclic) {
+    if (block === undefined) continue
+    let best = 0
+    let bestNext: RawBlock | undefined
+    if (!block.waits) {
+      for (const next of following(block, byId)) {
+        const run = next.waits ? 1 : (length.get(next) ?? 0)
+        if (run > best) {
+          best = run
+          bestNext = next
+        }
       }
+    }
+    length.set(block, 1 + best)
+    if (bestNext) longestNext.set(block, bestNext)
+    last.set(block, bestNext ? (last.get(bestNext) ?? bestNext) : block)
+  }
+  // A step starts at "start" and after each question, buttons or synchronous webhook.
+  const entries = new Set<RawBlock>()
+  const startBlock = raw.start === undefined ? undefined : byId.get(raw.start)
+  if (startBlock) entries.add(startBlock)
+  for (const block of raw.blocks)
+    if (block.waits) for (const e of following(block, byId)) entries.add(e)
+  const issues: BotIssue[] = []
+  for (const entry of [...entries].sort((a, b) => a.position - b.position)) {
+    const run = length.get(entry) ?? 0
+    if (run <= MAX_BLOCKS_PER_STEP) continue
+    let cut: RawBlock | undefined = entry
+    for (let i = 0; i < MAX_BLOCKS_PER_STEP && cut; i++) cut = longestNext.get(cut)
+    issues.push({
+      path: ['blocks', entry.position],
+      blockId: entry.id as string,
+      message: `Block "${entry.id}": the chain "${entry.id}" → … → "${last.get(entry)?.id}" runs ${run} blocks in one turn with no question, buttons or synchronous webhook between them; a turn stops after ${MAX_BLOCKS_PER_STEP} blocks and ends the conversation before "${cut?.id}", so shorten the chain or add a question to it.`,
     })
+  }
+  return issues
 }
 
 /** Tarjan's algorithm, iterative so that 20,000-block chains cannot overflow the stack. */

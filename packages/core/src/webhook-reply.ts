@@ -1,4 +1,4 @@
-import { dropForbiddenKeys, jsonTextDepth, MAX_JSON_DEPTH } from './json.js'
+import { dropForbiddenKeys, jsonTextDepth, MAX_JSON_DEPTH, wellFormed } from './json.js'
 import type { Instruction, JsonValue } from './schema.js'
 import type { WebhookOutcome } from './types.js'
 
@@ -40,7 +40,7 @@ function parseOrFail({ status, body }: WebhookReply): WebhookOutcome {
   }
   let parsed: unknown
   try {
-    parsed = JSON.parse(text, dropForbiddenKeys)
+    parsed = JSON.parse(text, (key, value) => wellFormed(key, dropForbiddenKeys(key, value)))
   } catch {
     return failure('invalid JSON')
   }

@@ -92,7 +92,7 @@ describe('runTurn', () => {
       },
     )
     expect(count).toBe(5)
-    expect(result).toMatchObject({ ended: true, input: null, effects: [] })
+    expect(result).toMatchObject({ ended: true, input: null, effects: [], guard: 'webhook_calls' })
     expect(result.state).toMatchObject({ ended: true, at: null, waiting: null, calls: 6 })
   })
 })
@@ -150,5 +150,17 @@ describe('the README example', () => {
     expect(JSON.parse(posted[0]!)).toEqual({
       conversation: 'Bot: What brings you here today?\nUser: Just browsing\n',
     })
+  })
+})
+
+describe('runTurn visited blocks', () => {
+  it('combines every step’s blocks, each once, in the order first reached', async () => {
+    const result = await runTurn(
+      flow,
+      null,
+      { type: 'start' },
+      { callWebhook: async () => parseWebhookReply({ status: 200, body: '' }) },
+    )
+    expect(result.visited).toEqual(['hello', 'log', 'profile', 'greet', 'orders', 'ask'])
   })
 })

@@ -515,6 +515,7 @@ describe('safety', () => {
     }
     const result = step(looping, null, { type: 'start' })
     expect(result.ended).toBe(true)
+    expect(result.guard).toBe('blocks')
     expect(result.responses).toHaveLength(MAX_BLOCKS_PER_STEP / 2)
   })
 
@@ -551,5 +552,17 @@ describe('currentInput', () => {
     expect(currentInput(leadGen, afterEmail!.state)).toEqual({ type: 'phone' })
     expect(currentInput(leadGen, done!.state)).toBeNull()
     expect(currentInput(leadGen, { ...afterEmail!.state, waiting: 'webhook' })).toBeNull()
+  })
+})
+
+describe('visited blocks (for the results funnel)', () => {
+  it('lists the blocks each step showed or ran, once, and none for an invalid answer', () => {
+    const steps = converse(leadGen, ['Just browsing', 'not an email', 'nicolas@joonbot.com'])
+    expect(steps.map((result) => result.visited)).toEqual([
+      ['welcome'],
+      ['ask-email'],
+      [],
+      ['ask-phone'],
+    ])
   })
 })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { formatBotIssues, validateBot } from '../src/index.js'
+import { Bot, formatBotIssues, MAX_BLOCKS_PER_STEP, step, validateBot } from '../src/index.js'
 import { leadGen } from './fixtures.js'
 
 const leadGenInput = () =>
@@ -175,6 +175,108 @@ describe('validateBot', () => {
       /^Block "b0": the blocks "b0" → "b1" → .* → "b19999" → "b0" form a loop/,
     )
     expect(performance.now() - started).toBeLessThan(2000)
+  })
+
+  it('refuses a chain longer than one turn runs, exactly where step would cut it', () => {
+    const chain = (texts: number, then?: Record<string, unknown>) => ({
+      id: 'long',
+      start: 'intro',
+      blocks: [
+        { id: 'intro', type: 'question', answer: 'text', text: 'Ready?', next: 't0' },
+        ...Array.from({ length: texts }, (_, i) => ({
+          id: `t${i}`,
+          type: 'text',
+          text: `line ${i}`,
+          ...(i < texts - 1 ? { next: `t${i + 1}` } : then ? { next: 'last' } : {}),
+        })),
+        ...(then ? [{ id: 'last', ...then }] : []),
+      ],
+    })
+    const ask = { type: 'question', answer: 'text', text: 'Anything else?' }
+    const runAfterIntro = (input: ReturnType<typeof chain>) => {
+      const bot = Bot.parse(input)
+      const first = step(bot, null, { type: 'start' })
+      return step(bot, first.state, { type: 'reply', text: 'yes' })
+    }
+    // 1,000 blocks in one turn run; the 1,001st is where step's guard cuts.
+    for (const input of [chain(MAX_BLOCKS_PER_STEP), chain(MAX_BLOCKS_PER_STEP - 1, ask)]) {
+      expect(messages(input)).toEqual([])
+      const turn = runAfterIntro(input)
+      expect(turn.guard).toBeUndefined()
+      expect(turn.responses).toHaveLength(MAX_BLOCKS_PER_STEP)
+    }
+    const tooLong = chain(MAX_BLOCKS_PER_STEP, ask)
+    expect(messages(tooLong)).toEqual([
+      'Block "t0": the chain "t0" → … → "last" runs 1001 blocks in one turn with no question, buttons or synchronous webhook between them; a turn stops after 1000 blocks and ends the conversation before "last", so shorten the chain or add a question to it.',
+    ])
+    expect(runAfterIntro(tooLong)).toMatchObject({ ended: true, guard: 'blocks' })
+    // An async webhook does not wait; a synchronous one does, and splits the chain.
+    const notify = { type: 'webhook', webhook: 'crm', async: true }
+    expect(messages(chain(MAX_BLOCKS_PER_STEP, notify))).toHaveLength(1)
+    expect(messages(chain(MAX_BLOCKS_PER_STEP - 1, { ...notify, async: false }))).toEqual([])
+  })
+
+  it('measures the longest branch of a chain, from the start or after any wait', () => {
+    const texts = (prefix: string, count: number, next?: string) =>
+      Array.from({ length: count }, (_, i) => ({
+        id: `${prefix}${i}`,
+        type: 'text',
+        text: 'x',
+        ...(i < count - 1 ? { next: `${prefix}${i + 1}` } : next ? { next } : {}),
+      }))
+    const bot = {
+      id: 'branches',
+      start: 'pick',
+      blocks: [
+        {
+          id: 'pick',
+          type: 'condition',
+          rules: [{ variable: 'vip', op: 'is_set', next: 'short0' }],
+          else: 'long0',
+        },
+        ...texts('short', 10, 'ask'),
+        ...texts('long', 1200, 'ask'),
+        { id: 'ask', type: 'buttons', text: 'More?', choices: [{ label: 'Yes', next: 'more0' }] },
+        ...texts('more', 1001),
+      ],
+    }
+    expect(messages(bot)).toEqual([
+      expect.stringMatching(
+        /^Block "pick": the chain "pick" → … → "ask" runs 1202 blocks .* before "long999",/,
+      ),
+      expect.stringMatching(
+        /^Block "more0": the chain "more0" → … → "more1000" runs 1001 blocks .* before "more1000",/,
+      ),
+    ])
+  })
+
+  it('validates a 20,000-block chain quickly and without deep recursion', () => {
+    // Text and condition blocks alternate; the condition's "else" goes on.
+    const blocks = Array.from({ length: 20_000 }, (_, i) => {
+      const next = i < 19_999 ? `b${i + 1}` : undefined
+      return i % 2 === 0
+        ? { id: `b${i}`, type: 'text', text: 't', ...(next ? { next } : {}) }
+        : { id: `b${i}`, type: 'condition', rules: [], ...(next ? { else: next } : {}) }
+    })
+    blocks[19_999] = { id: 'b19999', type: 'text', text: 'bye' }
+    const started = performance.now()
+    expect(messages({ id: 'big', start: 'b0', blocks })).toEqual([
+      expect.stringMatching(
+        /^Block "b0": the chain "b0" → … → "b19999" runs 20000 blocks .* before "b1000",/,
+      ),
+    ])
+    expect(performance.now() - started).toBeLessThan(2000)
+  })
+
+  it('accepts an editor-only layout and refuses a malformed one', () => {
+    const layout = { 'ask-email': { x: 10, y: -20.5 }, gone: { x: 0, y: 0 } }
+    const result = validateBot({ ...leadGen, layout })
+    expect(result.ok && result.bot.layout).toEqual(layout)
+    expect(messages({ ...leadGen, layout: { 'ask-email': { x: '1', y: 0 } } })).toEqual([
+      expect.stringMatching(/layout/),
+    ])
+    expect(messages({ ...leadGen, layout: { 'ask-email': { x: 1, y: 2, z: 3 } } })).toHaveLength(1)
+    expect(messages({ ...leadGen, layout: { 'bad id!': { x: 1, y: 2 } } })).toHaveLength(1)
   })
 
   it('refuses what is not a bot at all', () => {

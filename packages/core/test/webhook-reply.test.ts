@@ -5,6 +5,25 @@ import { parseWebhookReply } from '../src/index.js'
 const bytes = (text: string) => new TextEncoder().encode(text)
 
 describe('parseWebhookReply', () => {
+  it('turns lone surrogates (JSON escapes of half a pair) into U+FFFD, in values and keys', () => {
+    // Written as escapes, the way a reply carries them: JSON.parse makes lone surrogates of them.
+    const merge = '{"status":"late \\ud800 x","k\\udc00":["a\\udbff"],"ok":"\\ud83d\\ude00"}'
+    expect(parseWebhookReply({ status: 200, body: bytes(merge) })).toEqual({
+      kind: 'merge',
+      variables: [
+        ['status', 'late \ufffd x'],
+        ['k\ufffd', ['a\ufffd']],
+        ['ok', '\u{1f600}'],
+      ],
+    })
+    const shown = '{"responses":[{"type":"text","elements":[{"label":"Hi \\udc00"}]}]}'
+    const outcome = parseWebhookReply({ status: 200, body: bytes(shown) })
+    expect(outcome).toMatchObject({
+      kind: 'responses',
+      responses: [{ elements: [{ label: 'Hi \ufffd' }] }],
+    })
+  })
+
   it('shows the instructions of a 2xx reply with "responses" (Joonbot example)', () => {
     const body = JSON.stringify({
       responses: [

@@ -1,11 +1,11 @@
-// Asynchronous webhook benchmarks of @joon/server (issue 4), run against dist/:
+// Asynchronous webhook benchmarks of @joon/server, run against dist/:
 // - deliveries/s: the worker drains a backlog of signed deliveries from a SQLite store to a local
 //   receiver (targets: ≥ 2,000/s sustained);
 // - conversation turns/s through `startNodeServer` with an async webhook block in the flow
 //   against the same flow without it (target: ≥ 80%), the worker sending meanwhile: with a
 //   delivery on every turn (the worst case) and after every three answers (the lead-gen shape).
 // Every part runs in its own process (receiver, worker, server, load), as in production; the
-// worker on its own thread, as the Node server runs it (BENCH_INLINE_WORKER=1: in-process).
+// worker in-process, as the Node server runs it.
 // Each turns run also reports the outbox left when the load stops (a worker that fell behind
 // would only have moved its work past the measured window) and the CPU per turn of the whole
 // server and of its main thread, deliveries included.
@@ -174,24 +174,11 @@ async function drain(url, count) {
   const cpuBefore = process.cpuUsage()
   const mainBefore = mainThreadCpuMicros()
   const startedAt = performance.now()
-  // As the Node server runs it (on its own thread), or in-process with BENCH_INLINE_WORKER=1.
-  let worker
-  let sender
-  if (process.env.BENCH_INLINE_WORKER) {
-    const { createWebhookSender } = await import(new URL('delivery/send.js', dist))
-    const { startDeliveryWorker } = await import(new URL('delivery/worker.js', dist))
-    sender = createWebhookSender({ allowPrivate: true, userAgent: 'joon/bench' })
-    worker = startDeliveryWorker({ store, sender, owner: 'bench', ...concurrency, log })
-  } else {
-    const { startThreadedDeliveryWorker } = await import(new URL('delivery/worker-thread.js', dist))
-    worker = startThreadedDeliveryWorker({
-      store,
-      owner: 'bench',
-      sender: { allowPrivate: true, userAgent: 'joon/bench' },
-      ...concurrency,
-      log,
-    })
-  }
+  // As the Node server runs it: in-process, on the thread that answers the chat.
+  const { createWebhookSender } = await import(new URL('delivery/send.js', dist))
+  const { startDeliveryWorker } = await import(new URL('delivery/worker.js', dist))
+  const sender = createWebhookSender({ allowPrivate: true, userAgent: 'joon/bench' })
+  const worker = startDeliveryWorker({ store, sender, owner: 'bench', ...concurrency, log })
   // Sampled progress: the sustained rate is taken between 10% and 90% of the backlog.
   const marks = {}
   for (;;) {

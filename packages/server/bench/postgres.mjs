@@ -1,5 +1,6 @@
-// PostgreSQL benchmarks of @joon/server (issue 7), every figure through the real `joon serve`
+// PostgreSQL benchmarks of @joon/server, every figure through the real `joon serve`
 // (dist/cli.js) in its own process, with the SQLite figure of the same run and method beside it:
+// - pgbench -N -c 16 on the same server: what this PostgreSQL does here, the turns floor's unit;
 // - turns/s: start + three replies per conversation (the bot of bench/http.mjs), 50
 //   connections, against SQLite (one instance), PostgreSQL with one instance, and PostgreSQL
 //   with two instances on one database (25 connections to each);
@@ -362,11 +363,50 @@ function report(kind, best, rateOf) {
   }
 }
 
+/**
+ * What this PostgreSQL does on this box: `pgbench -N -c 16` (simple updates, 16 clients) on a
+ * fresh database, as many seconds as a turns run. Null when pgbench is not installed.
+ */
+async function pgbenchTps() {
+  const name = `joon_bench_${randomBytes(6).toString('hex')}`
+  await maintenance(`CREATE DATABASE ${name}`)
+  const url = withDatabase(SERVER_URL, name)
+  const run = (args) =>
+    new Promise((resolve) => {
+      const child = spawn('pgbench', [...args, url], { stdio: ['ignore', 'pipe', 'ignore'] })
+      let output = ''
+      child.stdout.on('data', (chunk) => {
+        output += chunk
+      })
+      child.on('error', () => resolve(null))
+      child.on('close', (code) => resolve(code === 0 ? output : null))
+    })
+  try {
+    if ((await run(['-i', '-q'])) === null) return null
+    const output = await run(['-N', '-c', '16', '-j', '2', '-T', String(SECONDS)])
+    const tps = output && /tps = ([\d.]+)/.exec(output)
+    return tps ? Math.round(Number(tps[1])) : null
+  } finally {
+    await maintenance(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+  }
+}
+
 async function main() {
   const only = process.env.BENCH_ONLY
   if (only !== 'deliveries') {
     const rate = (result) => result.turnsPerSecond
-    report('turns', await bestOf((setup) => turns(setup.kind, setup.instances), rate), rate)
+    const best = await bestOf((setup) => turns(setup.kind, setup.instances), rate)
+    report('turns', best, rate)
+    const tps = await pgbenchTps()
+    if (tps !== null) {
+      console.log(
+        JSON.stringify({
+          name: 'pgbench-N-c16',
+          tps,
+          turnsPostgres1Ratio: round(best['postgres-1'].turnsPerSecond / tps),
+        }),
+      )
+    }
   }
   if (only !== 'turns') {
     const receiver = startReceiver()

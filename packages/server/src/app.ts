@@ -1,12 +1,16 @@
 import { type Context, Hono } from 'hono'
+import { cors } from 'hono/cors'
 import { HTTPException } from 'hono/http-exception'
 import type { TurnDeps, WebhookSender } from './conversation.js'
 import { adminRoutes } from './http/admin.js'
 import { adminAuth } from './http/auth.js'
 import { chatRoutes } from './http/chat.js'
-import { openCors } from './http/cors.js'
+import { compressText, negotiate, notModified, precompress } from './http/compression.js'
 import { ApiError, errorBody } from './http/errors.js'
+import { addApiDescription, describe } from './http/openapi.js'
 import { proxyAddress, RateLimiter } from './http/rate-limit.js'
+import { resultsRoutes } from './http/results.js'
+import { Health } from './http/schemas.js'
 import { randomId } from './ids.js'
 import type { Store } from './store/types.js'
 
@@ -19,6 +23,11 @@ export interface AppOptions {
   store: Store
   /** Performs synchronous webhook calls (Node: `createWebhookSender`; edge: `createFetchSender`). */
   sender?: WebhookSender
+  /**
+   * Whether webhooks may call private and loopback addresses (`JOON_ALLOW_PRIVATE_URLS`; the
+   * sender enforces it). Here it only decides whether registering such a URL warns.
+   */
+  allowPrivateUrls?: boolean
   /** Bearer token for the admin API; without one the admin API answers 404. */
   adminToken?: string
   /** Chat API requests a minute per client address; 0 disables. */
@@ -28,11 +37,10 @@ export interface AppOptions {
   clientAddress?: (request: Request, env: unknown) => string
   /** The widget's script-tag bundle, served at /widget.js. */
   widgetScript?: { body: string; etag: string }
-  /** See `TurnDeps.claimDelivery` (the Node entry's delivery worker). */
-  claimDelivery?: TurnDeps['claimDelivery']
-  onDeliveriesQueued?: TurnDeps['onDeliveriesQueued']
-  /** Delay before a new async delivery's first attempt (the retry schedule's first entry). */
-  firstAttemptDelayMs?: number
+  /** Told when asynchronous deliveries were queued or made due (the Node entry wakes its worker). */
+  onDeliveriesQueued?: () => void
+  /** The retry schedule (`JOON_RETRY_SCHEDULE`): its first entry delays a delivery's first attempt. */
+  retrySchedule?: readonly number[]
   /** The operator console (`consoleHandler` of @joon/console), served at /admin. */
   adminConsole?: (request: Request) => Response | null
   /** Extra routes served beside the API (a site's own pages, as the demo does). */
@@ -49,9 +57,8 @@ export function createApp(options: AppOptions) {
     sender: options.sender,
     now,
     newId: randomId,
-    claimDelivery: options.claimDelivery,
     onDeliveriesQueued: options.onDeliveriesQueued,
-    firstAttemptDelayMs: options.firstAttemptDelayMs,
+    firstAttemptDelayMs: options.retrySchedule?.[0],
     log: options.log,
   }
   const rateLimit = options.rateLimit ?? DEFAULT_RATE_LIMIT
@@ -64,27 +71,66 @@ export function createApp(options: AppOptions) {
     ),
     clientAddress: options.clientAddress ?? forwardedAddress,
   })
-  const admin = new Hono().use(adminAuth(options.adminToken)).route('/', adminRoutes({ deps }))
-  const widget = options.widgetScript
+  const admin = new Hono()
+    .use(
+      adminAuth(options.adminToken, {
+        clientAddress: options.clientAddress ?? forwardedAddress,
+        now,
+      }),
+    )
+    .route('/', adminRoutes({ deps, allowPrivateUrls: options.allowPrivateUrls ?? false }))
+    .route('/', resultsRoutes({ deps }))
+  const widget =
+    options.widgetScript && precompress(options.widgetScript.body, options.widgetScript.etag)
+  // `/widget.js?v=<the first 12 characters of its ETag>` names this exact bundle: cached for good.
+  const widgetVersion = widget?.etag.slice(1, 13)
 
   const app = new Hono()
-    .get('/healthz', async (c) => {
-      // Healthy means able to serve: a store that cannot answer makes the instance unhealthy.
-      try {
-        await options.store.ping()
-        return c.json({ status: 'ok' }, 200)
-      } catch (error) {
-        options.log?.('health.store_unavailable', { error: String(error) })
-        return c.json({ status: 'unavailable' }, 503)
-      }
-    })
-    .get('/widget.js', openCors({ methods: ['GET'], maxAgeSeconds: 86_400 }), (c) => {
-      if (!widget) throw new ApiError(404, 'not_found', 'The widget bundle is not built.')
-      c.header('etag', widget.etag)
-      c.header('cache-control', 'public, max-age=300, must-revalidate')
-      if (c.req.header('if-none-match') === widget.etag) return c.body(null, 304)
-      return c.body(widget.body, 200, { 'content-type': 'text/javascript; charset=utf-8' })
-    })
+    .use(compressText())
+    .get(
+      '/healthz',
+      describe(
+        'Server',
+        'Health',
+        { 200: Health, 503: { description: 'The store cannot answer', schema: Health } },
+        { admin: false },
+      ),
+      async (c) => {
+        // Healthy means able to serve: a store that cannot answer makes the instance unhealthy.
+        try {
+          await options.store.ping()
+          return c.json({ status: 'ok' }, 200)
+        } catch (error) {
+          options.log?.('health.store_unavailable', { error: String(error) })
+          return c.json({ status: 'unavailable' }, 503)
+        }
+      },
+    )
+    .get(
+      '/widget.js',
+      describe(
+        'Server',
+        "The widget's script-tag bundle",
+        { 200: { description: 'JavaScript', media: 'text/javascript' } },
+        { admin: false },
+      ),
+      cors({ origin: '*', allowMethods: ['GET'], maxAge: 86_400 }),
+      (c) => {
+        if (!widget) throw new ApiError(404, 'not_found', 'The widget bundle is not built.')
+        const sent = negotiate(widget, c.req.header('accept-encoding'))
+        c.header('etag', sent.etag)
+        c.header('vary', 'accept-encoding')
+        c.header(
+          'cache-control',
+          c.req.query('v') === widgetVersion
+            ? 'public, max-age=31536000, immutable'
+            : 'public, max-age=300, must-revalidate',
+        )
+        if (notModified(widget, c.req.header('if-none-match'))) return c.body(null, 304)
+        if (sent.encoding) c.header('content-encoding', sent.encoding)
+        return c.body(sent.body, 200, { 'content-type': 'text/javascript; charset=utf-8' })
+      },
+    )
     .route('/api/v1/admin', admin)
     .route('/api/v1', chat)
   const adminConsole = options.adminConsole
@@ -92,6 +138,7 @@ export function createApp(options: AppOptions) {
     const serveConsole = (c: Context) => adminConsole(c.req.raw) ?? c.notFound()
     app.get('/admin', serveConsole).get('/admin/*', serveConsole)
   }
+  addApiDescription(app)
   if (options.site) app.route('/', options.site)
 
   app.notFound((c) =>

@@ -1,8 +1,14 @@
-/** Parses durations like `0`, `500ms`, `5s`, `2m`, `1h` into milliseconds (bare numbers: ms). */
+import {
+  DEFAULT_BODY_TIMEOUT_MS,
+  DEFAULT_HEADERS_TIMEOUT_MS,
+  DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+} from './connections.js'
+
+/** Parses durations like `0`, `500ms`, `5s`, `2m`, `1h`, `90d` into milliseconds (bare numbers: ms). */
 export function parseDuration(text: string): number {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(text)
-  if (!match) throw new Error(`"${text}" is not a duration (examples: 0, 500ms, 5s, 2m, 1h)`)
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] ?? 'ms'] ?? 1
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(text)
+  if (!match) throw new Error(`"${text}" is not a duration (examples: 0, 500ms, 5s, 2m, 1h, 90d)`)
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] ?? 'ms'] ?? 1
   return Math.round(Number(match[1]) * unit)
 }
 
@@ -18,6 +24,9 @@ export function parseRetrySchedule(text: string): number[] {
 /** The contract's default schedule: 0, 5s, 5m, 30m, 2h, 5h, 10h, 10h. */
 export const DEFAULT_RETRY_SCHEDULE = parseRetrySchedule('0,5s,5m,30m,2h,5h,10h,10h')
 
+/** Shortest admin token `joon serve` accepts without `JOON_ALLOW_SHORT_ADMIN_TOKEN=1`. */
+export const MIN_ADMIN_TOKEN_LENGTH = 16
+
 export interface ServerConfig {
   port: number
   host: string
@@ -30,8 +39,13 @@ export interface ServerConfig {
   trustProxy: boolean
   retrySchedule: number[]
   rateLimit: number | undefined
+  headersTimeoutMs: number
+  bodyTimeoutMs: number
+  maxConnectionsPerAddress: number
   botsDir: string | undefined
   webhooksFile: string | undefined
+  /** `JOON_RETENTION`: conversations not updated for this long are deleted; unset keeps all. */
+  retentionMs: number | undefined
 }
 
 export interface ServeFlags {
@@ -40,6 +54,9 @@ export interface ServeFlags {
   bots?: string | undefined
   webhooks?: string | undefined
   host?: string | undefined
+  'headers-timeout'?: string | undefined
+  'body-timeout'?: string | undefined
+  'max-connections-per-address'?: string | undefined
 }
 
 /** Flags win over environment variables, except that JOON_DATABASE_URL wins over --data. */
@@ -57,19 +74,87 @@ export function readConfig(
       `JOON_RATE_LIMIT must be a number of requests a minute (0 disables), not "${env.JOON_RATE_LIMIT}"`,
     )
   }
+  const adminToken = env.JOON_ADMIN_TOKEN || undefined
+  if (
+    adminToken !== undefined &&
+    adminToken.length < MIN_ADMIN_TOKEN_LENGTH &&
+    env.JOON_ALLOW_SHORT_ADMIN_TOKEN !== '1'
+  ) {
+    throw new Error(
+      `JOON_ADMIN_TOKEN is ${adminToken.length} characters long; use at least ${MIN_ADMIN_TOKEN_LENGTH}, random: \`joon token\` prints one (or \`openssl rand -base64 32\`). To keep a short token anyway (local development), set JOON_ALLOW_SHORT_ADMIN_TOKEN=1.`,
+    )
+  }
+  const headersTimeoutMs = timeout(
+    '--headers-timeout / JOON_HEADERS_TIMEOUT',
+    flags['headers-timeout'] ?? env.JOON_HEADERS_TIMEOUT,
+    DEFAULT_HEADERS_TIMEOUT_MS,
+  )
+  const bodyTimeoutMs = timeout(
+    '--body-timeout / JOON_BODY_TIMEOUT',
+    flags['body-timeout'] ?? env.JOON_BODY_TIMEOUT,
+    DEFAULT_BODY_TIMEOUT_MS,
+  )
+  if (bodyTimeoutMs < headersTimeoutMs) {
+    throw new Error(
+      `the body timeout (${bodyTimeoutMs} ms) must not be shorter than the headers timeout (${headersTimeoutMs} ms): it counts from the same first byte`,
+    )
+  }
+  const connectionsText =
+    flags['max-connections-per-address'] ?? env.JOON_MAX_CONNECTIONS_PER_ADDRESS
+  const maxConnectionsPerAddress =
+    connectionsText === undefined ? DEFAULT_MAX_CONNECTIONS_PER_ADDRESS : Number(connectionsText)
+  if (!Number.isSafeInteger(maxConnectionsPerAddress) || maxConnectionsPerAddress < 0) {
+    throw new Error(
+      `--max-connections-per-address / JOON_MAX_CONNECTIONS_PER_ADDRESS must be a whole number (0 disables), not "${connectionsText}"`,
+    )
+  }
   return {
     port,
     host: flags.host ?? env.HOST ?? '0.0.0.0',
     dataFile: flags.data ?? env.JOON_DATA ?? '.joon/joon.db',
     databaseUrl: env.JOON_DATABASE_URL || undefined,
-    adminToken: env.JOON_ADMIN_TOKEN || undefined,
+    adminToken,
     allowPrivateUrls: env.JOON_ALLOW_PRIVATE_URLS === '1',
     trustProxy: env.JOON_TRUST_PROXY === '1',
     retrySchedule: env.JOON_RETRY_SCHEDULE
       ? parseRetrySchedule(env.JOON_RETRY_SCHEDULE)
       : DEFAULT_RETRY_SCHEDULE,
     rateLimit,
+    headersTimeoutMs,
+    bodyTimeoutMs,
+    maxConnectionsPerAddress,
     botsDir: flags.bots,
     webhooksFile: flags.webhooks,
+    retentionMs: retention(env.JOON_RETENTION),
   }
+}
+
+/** `JOON_RETENTION`: a duration of at least a second (`90d`, `12h`, `30s`), or unset. */
+function retention(text: string | undefined): number | undefined {
+  if (text === undefined || text.trim() === '') return undefined
+  let ms: number
+  try {
+    ms = parseDuration(text)
+  } catch (error) {
+    throw new Error(`JOON_RETENTION: ${(error as Error).message}`)
+  }
+  if (ms < 1000 || ms > 100 * 365 * 86_400_000) {
+    throw new Error(`JOON_RETENTION must be from 1s to 100 years (e.g. 90d), not "${text}"`)
+  }
+  return ms
+}
+
+/** A duration of more than 0 and at most an hour, or the default when not given. */
+function timeout(name: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback
+  let ms: number
+  try {
+    ms = parseDuration(text)
+  } catch (error) {
+    throw new Error(`${name}: ${(error as Error).message}`)
+  }
+  if (ms <= 0 || ms > 3_600_000) {
+    throw new Error(`${name} must be more than 0 and at most 1h, not "${text}"`)
+  }
+  return ms
 }

@@ -5,26 +5,16 @@ import {
   StepError,
   type StepEvent,
   type StepResult,
-  type Webhook,
   type WebhookEffect,
   type WebhookOutcome,
 } from '@joon/core'
+import type { WebhookSender } from '@joon/core/webhook'
 import { ApiError, notFound } from './http/errors.js'
 import { timeOrderedId } from './ids.js'
-import type { NewDelivery, Store } from './store/types.js'
+import type { ConversationRecord, NewDelivery, Store } from './store/types.js'
 
 /** Sends one webhook call; `createWebhookSender` (Node) and `createFetchSender` (edge) fit. */
-export interface WebhookSender {
-  send(
-    webhook: Webhook,
-    delivery: { id: string; body: string },
-  ): Promise<{
-    outcome: WebhookOutcome
-    status: number | null
-    durationMs: number
-    error: string | null
-  }>
-}
+export type { WebhookSender } from '@joon/core/webhook'
 
 /** What a conversation turn needs from its host. */
 export interface TurnDeps {
@@ -36,16 +26,8 @@ export interface TurnDeps {
   newId: (prefix: string) => string
   /** The retry schedule's first entry: how long a new async delivery waits before its first attempt. */
   firstAttemptDelayMs?: number | undefined
-  /**
-   * The delivery worker's offer to send a new async delivery straight from memory: the lease
-   * to store it with (see `DeliveryWorker.claim`), or null to store it due.
-   */
-  claimDelivery?: ((webhook: string) => { owner: string; until: number } | null) | undefined
-  /**
-   * Told after a write that queued asynchronous deliveries (the worker adopts or leases
-   * them), or, without a list, that some became due (an admin retry).
-   */
-  onDeliveriesQueued?: ((deliveries?: readonly NewDelivery[]) => void) | undefined
+  /** Told after a write that queued asynchronous deliveries, or made some due (an admin retry). */
+  onDeliveriesQueued?: (() => void) | undefined
   log?: ((event: string, fields: Record<string, unknown>) => void) | undefined
 }
 
@@ -56,26 +38,44 @@ export interface TurnReply {
 }
 
 /**
+ * What a live conversation whose bot was deleted says at its next reply, before it ends: the
+ * flow it waited in is gone, and a dead end (a 409 at every reply) would strand the visitor.
+ */
+export const BOT_GONE_NOTICE =
+  'This chat has ended because the bot behind it was changed. Start a new chat to continue.'
+
+/**
  * Where a visitor's message turns into the bot's next messages: load, step the pure
  * interpreter (performing sync webhooks on the way), then save the new state together with
  * the asynchronous deliveries it produced in one atomic write.
+ *
+ * A conversation runs on the bot version it started on until it ends: an edit
+ * that removes or rewrites the blocks it waits on changes nothing for it; new conversations
+ * get the latest version.
  */
 export async function startConversation(
   deps: TurnDeps,
   botId: string,
   variables: Record<string, unknown> | undefined,
 ): Promise<TurnReply & { conversationId: string }> {
-  const bot = await deps.store.getBot(botId)
-  if (!bot) throw notFound('Bot', botId)
+  const latest = await deps.store.getLatestBot(botId)
+  if (!latest) throw notFound('Bot', botId)
   const conversationId = deps.newId('c_')
   const event: StepEvent = variables ? { type: 'start', variables } : { type: 'start' }
-  const result = await turn(deps, bot, conversationId, null, event)
+  const result = await turn(deps, latest.bot, conversationId, null, event)
   const outbox = outboxOf(deps, conversationId, result)
   await deps.store.createConversation(
-    { id: conversationId, botId, state: result.state, now: deps.now() },
+    {
+      id: conversationId,
+      botId,
+      botVersion: latest.version,
+      state: result.state,
+      now: deps.now(),
+      reached: result.visited,
+    },
     outbox,
   )
-  if (outbox.length > 0) deps.onDeliveriesQueued?.(outbox)
+  if (outbox.length > 0) deps.onDeliveriesQueued?.()
   return { conversationId, ...replyOf(result) }
 }
 
@@ -87,24 +87,100 @@ export async function replyToConversation(
   const record = await deps.store.getConversation(conversationId)
   if (!record) throw notFound('Conversation', conversationId)
   if (record.state.ended) throw endedError()
-  const bot = await deps.store.getBot(record.botId)
-  if (!bot) throw notFound('Bot', record.botId)
-  const result = await turn(deps, bot, conversationId, record.state, { type: 'reply', text })
+  const bot = await botOf(deps.store, record)
+  if (!bot) return endForGoneBot(deps, record, text)
+  let result: StepResult
+  try {
+    result = await turn(deps, bot, conversationId, record.state, { type: 'reply', text })
+  } catch (error) {
+    // Only a conversation not pinned to a version (none are since versions exist) can wait on
+    // a block its bot no longer has: end it clearly rather than answer 409 forever.
+    if (error instanceof StepError && error.code === 'unknown_block') {
+      return endForGoneBot(deps, record, text)
+    }
+    throw error
+  }
   const outbox = outboxOf(deps, conversationId, result)
+  const reached = reachedAfter(record.reached, result.visited)
   const saved = await deps.store.updateConversation(
-    { id: conversationId, expectedVersion: record.version, state: result.state, now: deps.now() },
+    {
+      id: conversationId,
+      expectedVersion: record.version,
+      state: result.state,
+      now: deps.now(),
+      ...(reached ? { reached } : {}),
+    },
     outbox,
   )
-  if (!saved) {
-    throw new ApiError(
-      409,
-      'conflict',
-      'Another reply to this conversation was applied first; fetch the conversation and try again.',
-    )
-  }
-  if (outbox.length > 0) deps.onDeliveriesQueued?.(outbox)
+  if (!saved) throw conflictError()
+  if (outbox.length > 0) deps.onDeliveriesQueued?.()
   return replyOf(result)
 }
+
+/** The blocks reached once a step visited `visited`; undefined when nothing new was reached. */
+function reachedAfter(
+  reached: readonly string[],
+  visited: readonly string[],
+): string[] | undefined {
+  const added = visited.filter((id) => !reached.includes(id))
+  return added.length > 0 ? [...reached, ...added] : undefined
+}
+
+/** The bot version a conversation runs on (the latest for one created unpinned), or null. */
+export function botOf(store: Store, record: ConversationRecord): Promise<Bot | null> {
+  return record.botVersion === null
+    ? store.getBot(record.botId)
+    : store.getBotVersion(record.botId, record.botVersion)
+}
+
+/** Records the visitor's reply and the notice, and ends the conversation. */
+async function endForGoneBot(
+  deps: TurnDeps,
+  record: ConversationRecord,
+  text: string,
+): Promise<TurnReply> {
+  const state: ConversationState = {
+    ...record.state,
+    at: null,
+    waiting: null,
+    ended: true,
+    messages: [
+      ...record.state.messages,
+      { from: 'user', text: text.trim() },
+      { from: 'bot', text: BOT_GONE_NOTICE },
+    ],
+  }
+  const saved = await deps.store.updateConversation({
+    id: record.id,
+    expectedVersion: record.version,
+    state,
+    now: deps.now(),
+  })
+  if (!saved) throw conflictError()
+  deps.log?.('conversation.bot_gone', {
+    conversationId: record.id,
+    botId: record.botId,
+    botVersion: record.botVersion,
+  })
+  return {
+    responses: [
+      {
+        type: 'text',
+        delay: 0,
+        elements: [{ label: BOT_GONE_NOTICE, order: 1, placeholder: null }],
+      },
+    ],
+    input: null,
+    ended: true,
+  }
+}
+
+const conflictError = () =>
+  new ApiError(
+    409,
+    'conflict',
+    'Another reply to this conversation was applied first; fetch the conversation and try again.',
+  )
 
 async function turn(
   deps: TurnDeps,
@@ -114,9 +190,18 @@ async function turn(
   event: StepEvent,
 ): Promise<StepResult> {
   try {
-    return await runTurn(bot, state, event, {
+    const result = await runTurn(bot, state, event, {
       callWebhook: (effect) => callSyncWebhook(deps, conversationId, effect),
     })
+    // A safety limit ended the conversation, not the flow: the bot needs fixing.
+    if (result.guard) {
+      deps.log?.('conversation.guard_stopped', {
+        botId: bot.id,
+        conversationId,
+        guard: result.guard,
+      })
+    }
+    return result
   } catch (error) {
     if (!(error instanceof StepError)) throw error
     if (error.code === 'ended') throw endedError()
@@ -135,19 +220,15 @@ function outboxOf(deps: TurnDeps, conversationId: string, result: StepResult): N
   const createdAt = deps.now()
   return result.effects
     .filter((effect) => effect.async)
-    .map((effect) => {
-      const lease = deps.claimDelivery?.(effect.webhook)
-      return {
-        id: timeOrderedId('msg_', createdAt),
-        webhook: effect.webhook,
-        conversationId,
-        async: true,
-        body: effect.body,
-        createdAt,
-        nextAttemptAt: createdAt + (deps.firstAttemptDelayMs ?? 0),
-        ...(lease ? { lease } : {}),
-      }
-    })
+    .map((effect) => ({
+      id: timeOrderedId('msg_', createdAt),
+      webhook: effect.webhook,
+      conversationId,
+      async: true,
+      body: effect.body,
+      createdAt,
+      nextAttemptAt: createdAt + (deps.firstAttemptDelayMs ?? 0),
+    }))
 }
 
 /** A sync call happens whatever becomes of the turn, so its log entry is written at once. */

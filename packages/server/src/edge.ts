@@ -19,7 +19,12 @@ export function createEdgeApp(options: Partial<AppOptions> & { fetch?: typeof fe
   const { fetch: fetchImpl = fetch, ...rest } = options
   return createApp({
     store: rest.store ?? new MemoryStore(),
-    sender: rest.sender ?? createFetchSender(fetchImpl, { userAgent: `joon/${VERSION}` }),
+    sender:
+      rest.sender ??
+      createFetchSender(fetchImpl, {
+        userAgent: `joon/${VERSION}`,
+        ...(rest.allowPrivateUrls ? { allowPrivate: true } : {}),
+      }),
     ...rest,
   })
 }

@@ -1,14 +1,23 @@
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
+import type { Server } from 'node:http'
 import { hostname } from 'node:os'
 import { type ServerType, serve } from '@hono/node-server'
 import { getConnInfo } from '@hono/node-server/conninfo'
 import type { Context, Hono } from 'hono'
 import { createApp } from './app.js'
+import {
+  connectionLimiter,
+  DEFAULT_BODY_TIMEOUT_MS,
+  DEFAULT_HEADERS_TIMEOUT_MS,
+  DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+  timeoutOptions,
+} from './connections.js'
 import { createWebhookSender } from './delivery/send.js'
-import { startThreadedDeliveryWorker } from './delivery/worker-thread.js'
+import { startDeliveryWorker } from './delivery/worker.js'
 import { proxyAddress } from './http/rate-limit.js'
 import { randomId } from './ids.js'
+import { startRetention } from './results/retention.js'
 import type { Store } from './store/types.js'
 import { VERSION } from './version.js'
 
@@ -24,16 +33,30 @@ export interface NodeServerOptions {
   /** Behind a reverse proxy: rate-limit by the first X-Forwarded-For address, not the socket's. */
   trustProxy?: boolean
   rateLimit?: number | undefined
+  /** Time a client has to send a request's headers (default 5 s); Node answers 408 after. */
+  headersTimeoutMs?: number | undefined
+  /** Time a client has to send a whole request, body included (default 10 s). */
+  bodyTimeoutMs?: number | undefined
+  /**
+   * Connections one client address may hold at once (default 128; 0: no cap). Counted by the
+   * rate limit's address rule: with `trustProxy`, requests in flight per forwarded address.
+   */
+  maxConnectionsPerAddress?: number | undefined
   retrySchedule?: number[]
   /** Deliveries sent at once by the background worker. */
   deliveryConcurrency?: number
+  /** Conversations not updated for this long are deleted (`JOON_RETENTION`); unset keeps all. */
+  retentionMs?: number | undefined
   log?: (event: string, fields: Record<string, unknown>) => void
   /** Extra routes served beside the API (a site's own pages, as the demo does). */
   site?: Hono
 }
 
 export interface RunningServer {
+  /** Where a local client reaches the server (127.0.0.1 when it binds every interface). */
   url: string
+  /** The address really bound, e.g. `http://0.0.0.0:8787` for every IPv4 interface. */
+  boundUrl: string
   port: number
   /** Stops accepting, drains in-flight requests and deliveries, closes the store. */
   close(): Promise<void>
@@ -42,19 +65,30 @@ export interface RunningServer {
 /** Serves the app on Node with the guarded webhook sender and the delivery worker. */
 export async function startNodeServer(options: NodeServerOptions): Promise<RunningServer> {
   const log = options.log ?? (() => {})
-  const senderOptions = {
+  const sender = createWebhookSender({
     allowPrivate: options.allowPrivateUrls ?? false,
     userAgent: `joon/${VERSION}`,
-  }
-  // Synchronous calls are made on this thread (a thread hop would add to the visitor's wait);
-  // background deliveries on the worker's own thread, off the one that answers the chat.
-  const sender = createWebhookSender(senderOptions)
-  const worker = startThreadedDeliveryWorker({
+  })
+  const worker = startDeliveryWorker({
     store: options.store,
-    sender: senderOptions,
+    sender,
     owner: `${hostname()}:${process.pid}:${randomId('')}`,
     ...(options.retrySchedule ? { schedule: options.retrySchedule } : {}),
     ...(options.deliveryConcurrency ? { concurrency: options.deliveryConcurrency } : {}),
+    log,
+  })
+  const clientAddress = (request: Request, env: unknown) =>
+    (options.trustProxy && proxyAddress(request)) ||
+    (getConnInfo({ env } as unknown as Context).remote.address ?? 'unknown')
+  const timeouts = {
+    headersTimeoutMs: options.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS,
+    bodyTimeoutMs: options.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS,
+  }
+  const connections = connectionLimiter({
+    ...timeouts,
+    maxPerAddress: options.maxConnectionsPerAddress ?? DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+    trustProxy: options.trustProxy ?? false,
+    clientAddress,
     log,
   })
   const app = createApp({
@@ -62,32 +96,42 @@ export async function startNodeServer(options: NodeServerOptions): Promise<Runni
     sender,
     ...(options.adminToken ? { adminToken: options.adminToken } : {}),
     ...(options.rateLimit !== undefined ? { rateLimit: options.rateLimit } : {}),
-    clientAddress: (request, env) =>
-      (options.trustProxy && proxyAddress(request)) ||
-      (getConnInfo({ env } as unknown as Context).remote.address ?? 'unknown'),
+    clientAddress,
+    allowPrivateUrls: options.allowPrivateUrls ?? false,
     ...((await loadWidget()) ?? {}),
     ...((await loadConsole()) ?? {}),
-    claimDelivery: (webhook) => worker.claim(webhook),
-    onDeliveriesQueued: (deliveries) => (deliveries ? worker.adopt(deliveries) : worker.wake()),
-    firstAttemptDelayMs: options.retrySchedule?.[0] ?? 0,
+    onDeliveriesQueued: () => worker.wake(),
+    ...(options.retrySchedule ? { retrySchedule: options.retrySchedule } : {}),
     ...(options.site ? { site: options.site } : {}),
     log,
   })
 
   const server = await new Promise<ServerType>((resolve, reject) => {
     const listening = serve(
-      { fetch: app.fetch, port: options.port ?? 8787, hostname: options.host ?? '0.0.0.0' },
+      {
+        fetch: connections.wrap(app.fetch),
+        port: options.port ?? 8787,
+        hostname: options.host ?? '0.0.0.0',
+        serverOptions: timeoutOptions(timeouts),
+      },
       () => resolve(listening),
     )
+    connections.attach(listening as Server)
     listening.once('error', reject)
   })
+  const stopRetention = options.retentionMs
+    ? startRetention({ store: options.store, retentionMs: options.retentionMs, log })
+    : undefined
   const address = server.address()
   const port = typeof address === 'object' && address ? address.port : (options.port ?? 8787)
   const host = options.host && options.host !== '0.0.0.0' ? options.host : '127.0.0.1'
+  const bound = typeof address === 'object' && address ? address.address : (options.host ?? '')
+  const asUrl = (name: string) => `http://${name.includes(':') ? `[${name}]` : name}:${port}`
 
   let closing: Promise<void> | undefined
   return {
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    url: asUrl(host),
+    boundUrl: asUrl(bound),
     port,
     close: () => {
       closing ??= (async () => {
@@ -96,6 +140,7 @@ export async function startNodeServer(options: NodeServerOptions): Promise<Runni
           // Keep-alive sockets would hold close() open; in-flight requests still finish.
           if ('closeIdleConnections' in server) server.closeIdleConnections()
         })
+        await stopRetention?.()
         await worker.stop()
         await sender.close()
         await options.store.close()

@@ -13,19 +13,23 @@ export interface JoonProcess {
   kill: () => Promise<number | string>
 }
 
-/** Starts the real `joon serve` and waits until it prints its URL. */
+/**
+ * Starts the real `joon serve` and waits until it prints its URL. `shell`, e.g.
+ * `ulimit -n 256`, runs first in a `sh` that then execs Node (same pid).
+ */
 export async function startJoon(
   args: string[],
   env: Record<string, string> = {},
+  options: { shell?: string } = {},
 ): Promise<JoonProcess> {
-  const child = spawn(
-    process.execPath,
-    [CLI, 'serve', '--port', '0', '--host', '127.0.0.1', ...args],
-    {
-      env: { ...process.env, JOON_RATE_LIMIT: '0', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  )
+  const command = [process.execPath, CLI, 'serve', '--port', '0', '--host', '127.0.0.1', ...args]
+  const [file, ...rest] = options.shell
+    ? ['sh', '-c', `${options.shell} && exec "$0" "$@"`, ...command]
+    : command
+  const child = spawn(file as string, rest, {
+    env: { ...process.env, JOON_RATE_LIMIT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   let output = ''
   child.stdout?.on('data', (chunk: Buffer) => {
     output += chunk

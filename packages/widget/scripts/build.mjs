@@ -2,10 +2,13 @@
 // dist/index.js (ESM for bundlers, Preact external) and dist/bundle-path.js.
 // Types come from `tsc -p tsconfig.build.json` (declarations only).
 // Fails when the script-tag bundle is over its budget of 12 KB gzipped.
-import { readFileSync } from 'node:fs'
+// terser runs after esbuild on the script-tag bundle only: its extra passes save about 280 B
+// gzipped (2.3 %), the room the accessibility fixes of issue 16 needed.
+import { readFileSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { gzipSync } from 'node:zlib'
+import { brotliCompressSync, gzipSync } from 'node:zlib'
 import { build } from 'esbuild'
+import { minify } from 'terser'
 
 export const BUDGET_BYTES = 12 * 1024
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -50,9 +53,26 @@ await Promise.all([
   }),
 ])
 
-const bytes = readFileSync(`${root}/dist/widget.js`)
+const esbuilt = readFileSync(`${root}/dist/widget.js`, 'utf8')
+const { code } = await minify(esbuilt, {
+  ecma: 2020,
+  toplevel: true,
+  compress: {
+    passes: 3,
+    pure_getters: true,
+    unsafe: true,
+    unsafe_arrows: true,
+    unsafe_methods: true,
+  },
+  mangle: true,
+})
+writeFileSync(`${root}/dist/widget.js`, code)
+const bytes = Buffer.from(code)
 const gzipped = gzipSync(bytes, { level: 9 }).length
-console.log(`dist/widget.js: ${bytes.length} B, ${gzipped} B gzipped (budget ${BUDGET_BYTES} B)`)
+const brotli = brotliCompressSync(bytes).length
+console.log(
+  `dist/widget.js: ${bytes.length} B, ${gzipped} B gzipped, ${brotli} B brotli (budget ${BUDGET_BYTES} B gzipped)`,
+)
 if (gzipped > BUDGET_BYTES) {
   console.error(`dist/widget.js is over its budget by ${gzipped - BUDGET_BYTES} B gzipped`)
   process.exit(1)

@@ -9,7 +9,6 @@ export interface ChatClient {
 
 /** A failed call. `status` is 0 when the request never got an HTTP answer. */
 export class ChatApiError extends Error {
-  override name = 'ChatApiError'
   constructor(
     readonly status: number,
     readonly code: string,
@@ -25,16 +24,17 @@ const TIMEOUT_MS = 45_000
 export function createFetchClient(server: string, fetchImpl: typeof fetch = fetch): ChatClient {
   const base = `${server.replace(/\/+$/, '')}/api/v1`
 
-  async function call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+  /** A GET, or a POST of `body` as JSON. */
+  async function call<T>(path: string, body?: object): Promise<T> {
     let res: Response
     try {
-      const init: RequestInit = { method, credentials: 'omit', headers: {} }
-      if (body !== undefined) {
-        init.headers = { 'content-type': 'application/json' }
-        init.body = JSON.stringify(body)
-      }
-      if (typeof AbortSignal.timeout === 'function') init.signal = AbortSignal.timeout(TIMEOUT_MS)
-      res = await fetchImpl(base + path, init)
+      res = await fetchImpl(base + path, {
+        method: body ? 'POST' : 'GET',
+        credentials: 'omit',
+        headers: body ? { 'content-type': 'application/json' } : {},
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout?.(TIMEOUT_MS),
+      } as RequestInit)
     } catch (err) {
       throw new ChatApiError(0, 'network', String(err))
     }
@@ -50,12 +50,8 @@ export function createFetchClient(server: string, fetchImpl: typeof fetch = fetc
 
   return {
     start: (botId, variables) =>
-      call(
-        'POST',
-        `/bots/${encodeURIComponent(botId)}/conversations`,
-        variables ? { variables } : {},
-      ),
-    reply: (id, text) => call('POST', `/conversations/${encodeURIComponent(id)}/replies`, { text }),
-    get: (id) => call('GET', `/conversations/${encodeURIComponent(id)}`),
+      call(`/bots/${encodeURIComponent(botId)}/conversations`, variables ? { variables } : {}),
+    reply: (id, text) => call(`/conversations/${encodeURIComponent(id)}/replies`, { text }),
+    get: (id) => call(`/conversations/${encodeURIComponent(id)}`),
   }
 }

@@ -1,31 +1,35 @@
 import { renderInto } from './mount.js'
 
-const ATTRIBUTES = ['bot', 'server', 'color', 'heading']
+const ATTRIBUTES = ['bot', 'server', 'color', 'heading', 'session']
 
 /**
- * Defines `<joon-chat bot="…" server="…" color="…" heading="…">`: the chat inline in the page
- * (sized by the page's CSS, 560 px tall by default) instead of a bubble. `server` defaults to
- * `defaultServer` (the script's origin for the script-tag bundle), else the page's origin.
+ * Defines `<joon-chat bot="…" server="…" color="…" heading="…" session="…">`: the chat inline
+ * in the page (sized by the page's CSS, 560 px tall by default) instead of a bubble. `server`
+ * defaults to `defaultServer` (the script's origin for the script-tag bundle), else the page's
+ * origin; `session` to the element's place among the page's `<joon-chat>` elements.
  */
 export function defineJoonChat(defaultServer?: string, name = 'joon-chat'): void {
   if (typeof customElements === 'undefined' || customElements.get(name)) return
   customElements.define(
     name,
     class JoonChatElement extends HTMLElement {
-      static get observedAttributes() {
-        return ATTRIBUTES
-      }
+      static observedAttributes = ATTRIBUTES
       private unmount: (() => void) | undefined
+      private connected = false
 
       connectedCallback() {
+        this.connected = true
         this.remount()
       }
       disconnectedCallback() {
+        this.connected = false
         this.unmount?.()
         this.unmount = undefined
       }
-      attributeChangedCallback() {
-        if (this.isConnected) this.remount()
+      // Also called once per attribute while the element is set up, before it is connected:
+      // only a change after that starts over (one mount, one conversation).
+      attributeChangedCallback(_: string, before: string | null, after: string | null) {
+        if (this.connected && before !== after) this.remount()
       }
 
       private remount() {
@@ -39,6 +43,9 @@ export function defineJoonChat(defaultServer?: string, name = 'joon-chat'): void
           bot,
           title: this.getAttribute('heading') ?? undefined,
           color: this.getAttribute('color') ?? undefined,
+          session:
+            this.getAttribute('session') ??
+            `inline${[...document.querySelectorAll(name)].indexOf(this)}`,
           inline: true,
         }).unmount
       }

@@ -13,22 +13,27 @@ const MAX_DELAY_MS = 30_000
 
 /**
  * Flattens `responses` (contract §5) into messages. Each element of a text instruction is one
- * message, in `order`; instructions of any other type, or malformed ones, are skipped.
+ * message, in `order`; the instruction's `delay` comes once, before its first element (Joonbot
+ * puts one element in each instruction; several appear together). Instructions of any other
+ * type, or malformed ones, are skipped.
  */
 export function toMessages(responses: unknown): PendingMessage[] {
   const out: PendingMessage[] = []
   if (!Array.isArray(responses)) return out
-  for (const instruction of responses) {
-    if (!isRecord(instruction) || instruction.type !== 'text') continue
-    if (!Array.isArray(instruction.elements)) continue
+  for (const instruction of responses as (Record<string, unknown> | null)[]) {
+    if (instruction?.type !== 'text' || !Array.isArray(instruction.elements)) continue
     const delay =
       typeof instruction.delay === 'number' && instruction.delay > 0 ? instruction.delay : 0
-    const elements = (instruction.elements as unknown[])
-      .filter((e): e is InstructionElement => isRecord(e) && typeof e.label === 'string')
+    const elements = (instruction.elements as (InstructionElement | null)[])
+      // Optional chaining covers null, numbers and strings: none has a string `label`.
+      .filter((e): e is InstructionElement => typeof e?.label === 'string')
       // Array#sort is stable: equal or missing orders keep their array position.
       .sort((a, b) => rank(a) - rank(b))
-    for (const e of elements) {
-      const message: PendingMessage = { text: e.label, delay: Math.min(delay, MAX_DELAY_MS) }
+    for (const [i, e] of elements.entries()) {
+      const message: PendingMessage = {
+        text: e.label,
+        delay: i ? 0 : Math.min(delay, MAX_DELAY_MS),
+      }
       if (typeof e.placeholder === 'string' && e.placeholder) message.placeholder = e.placeholder
       out.push(message)
     }
@@ -37,11 +42,5 @@ export function toMessages(responses: unknown): PendingMessage[] {
 }
 
 function rank(element: InstructionElement): number {
-  return typeof element.order === 'number' && Number.isFinite(element.order)
-    ? element.order
-    : Number.MAX_VALUE
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
+  return Number.isFinite(element.order) ? (element.order as number) : Number.MAX_VALUE
 }

@@ -8,7 +8,9 @@ export interface TranscriptItem {
   from: 'bot' | 'user'
   text: string
   /** User replies only: 'sending' until the server answers, 'failed' offers a retry. */
-  status?: 'sending' | 'failed'
+  status?: 'sending' | 'failed' | undefined
+  /** Restored from the server after a reload: already read, not to be announced again. */
+  old?: true
 }
 
 /** `idle`: no conversation yet (one starts on first open); `error`: start or resume failed. */
@@ -18,7 +20,7 @@ export interface ChatState {
   open: boolean
   phase: Phase
   items: TranscriptItem[]
-  /** The typing indicator, shown during an instruction's delay. */
+  /** The typing indicator, shown while a reply is in flight and during an instruction's delay. */
   typing: boolean
   input: Input | null
   /** From the last instruction elements (Joonbot's `placeholder`), used when `input` has none. */
@@ -80,6 +82,8 @@ export function createChatModel(options: ChatModelOptions): ChatModel {
   const listeners = new Set<() => void>()
   const saved = session.load()
   let conversationId = saved.conversationId
+  // The text of a reply that could not be sent, kept across reloads until sent or replaced.
+  let pending = saved.pending
   let state: ChatState = INITIAL
   let lastId = 0
   // Bumped by reset and dispose: answers and timers of an older conversation are dropped.
@@ -89,7 +93,7 @@ export function createChatModel(options: ChatModelOptions): ChatModel {
     state = { ...state, ...patch }
     for (const listener of listeners) listener()
   }
-  const persist = () => session.save({ conversationId, open: state.open })
+  const persist = () => session.save({ conversationId, open: state.open, pending })
   const item = (from: 'bot' | 'user', text: string): TranscriptItem => ({
     id: ++lastId,
     from,
@@ -97,11 +101,7 @@ export function createChatModel(options: ChatModelOptions): ChatModel {
   })
   const setStatus = (id: number, status?: 'sending' | 'failed') =>
     set({
-      items: state.items.map((it) => {
-        if (it.id !== id) return it
-        const { status: _, ...rest } = it
-        return status ? { ...rest, status } : rest
-      }),
+      items: state.items.map((it) => (it.id === id ? { ...it, status } : it)),
     })
 
   function start() {
@@ -130,7 +130,10 @@ export function createChatModel(options: ChatModelOptions): ChatModel {
         if (my !== epoch) return
         set({
           phase: 'ready',
-          items: view.messages.map((m) => item(m.from, m.text)),
+          items: [
+            ...view.messages.map((m): TranscriptItem => ({ ...item(m.from, m.text), old: true })),
+            ...(pending ? [{ ...item('user', pending), status: 'failed' as const }] : []),
+          ],
           input: view.input,
           ended: view.ended,
           busy: false,
@@ -185,10 +188,18 @@ export function createChatModel(options: ChatModelOptions): ChatModel {
     const my = epoch
     const asked = state.input
     setStatus(entry.id, 'sending')
-    set({ busy: true, notice: null })
+    set({ busy: true, typing: true, notice: null })
+    const settle = (failed?: string) => {
+      if (failed !== pending) {
+        pending = failed
+        persist()
+      }
+      set({ busy: false, typing: false })
+    }
     client.reply(id, entry.text).then(
       (reply) => {
         if (my !== epoch) return
+        settle()
         setStatus(entry.id)
         void present(reply, reply.invalid ?? isAskedAgain(asked, reply.input), my)
       },
@@ -197,13 +208,13 @@ export function createChatModel(options: ChatModelOptions): ChatModel {
         const status = err instanceof ChatApiError ? err.status : 0
         if (status === 409) {
           // Ended meanwhile, or another tab answered first: show what the server has now.
-          set({ busy: false })
+          settle()
           resume(id, true)
         } else if (status === 404) {
           model.reset()
         } else {
           setStatus(entry.id, 'failed')
-          set({ busy: false })
+          settle(entry.text)
         }
       },
     )
@@ -233,6 +244,7 @@ export function createChatModel(options: ChatModelOptions): ChatModel {
     reset() {
       epoch++
       conversationId = null
+      pending = undefined
       persist()
       set({ ...INITIAL, open: state.open })
       if (state.open) start()
@@ -242,7 +254,7 @@ export function createChatModel(options: ChatModelOptions): ChatModel {
       if (!value || state.busy || state.phase !== 'ready' || state.ended) return false
       // A new answer replaces one that could not be sent.
       const entry = item('user', value)
-      set({ items: [...state.items.filter((it) => it.status !== 'failed'), entry] })
+      set({ items: [...state.items.filter((it) => it.status !== 'failed'), entry], invalid: false })
       deliver(entry)
       return true
     },

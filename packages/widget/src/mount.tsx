@@ -19,6 +19,11 @@ export interface WidgetOptions {
   position?: 'left' | 'right' | undefined
   /** Starting variables of new conversations (hidden fields). */
   variables?: Record<string, unknown> | undefined
+  /**
+   * Names the saved state (conversation, open or closed): each embed has its own unless two
+   * name the same one. The bubble's default is none, an inline chat's its place in the page.
+   */
+  session?: string | undefined
   /** Replaces the global fetch (tests, proxies). */
   fetch?: typeof fetch | undefined
 }
@@ -61,10 +66,14 @@ export function renderInto(
 ): { model: ChatModel; unmount: () => void } {
   const server = options.server.replace(/\/+$/, '')
   const inline = options.inline === true
+  const saved = localSession(server, options.bot, options.session)
   const model = createChatModel({
     client: options.client ?? createFetchClient(server, options.fetch),
     bot: options.bot,
-    session: localSession(server, options.bot),
+    // An inline chat is always open: it leaves the saved open flag to a bubble sharing it.
+    session: inline
+      ? { load: saved.load, save: (s) => saved.save({ ...s, open: saved.load().open }) }
+      : saved,
     variables: options.variables,
   })
   const removeStyles = adoptStyles(root, widgetCss(resolveTheme(options.color), inline))

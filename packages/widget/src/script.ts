@@ -16,6 +16,7 @@ export interface JoonApi {
 declare global {
   interface Window {
     Joon?: JoonApi
+    JoonWidget?: JoonApi
   }
 }
 
@@ -25,16 +26,25 @@ const origin = script?.src ? new URL(script.src).origin : location.origin
 defineJoonChat(origin)
 
 const data = script?.dataset
-// A second copy of the script (a theme and a plugin both adding it) changes nothing.
-if (data?.bot && !window.Joon) {
-  const bot = data.bot
+const bot = data?.bot
+// The bot of the bubble already on this page, under a key no element id or page script takes
+// (an element with id="Joon" makes `window.Joon` that element).
+const MOUNTED = Symbol.for('joon.bot')
+const page = window as unknown as Record<symbol, string>
+if (page[MOUNTED]) {
+  // A second copy of the script (a theme and a plugin both adding it) changes nothing.
+  if (bot && bot !== page[MOUNTED]) console.warn(`Joon: one bubble a page, ${bot} ignored`)
+} else if (bot) {
+  page[MOUNTED] = bot
   let widget: MountedWidget | undefined
-  window.Joon = {
-    open: () => widget?.open(),
-    close: () => widget?.close(),
-    toggle: () => widget?.toggle(),
-    reset: () => widget?.reset(),
+  const api = {} as JoonApi
+  for (const name of ['open', 'close', 'toggle', 'reset'] as const) {
+    api[name] = () => widget?.[name]()
   }
+  window.JoonWidget = api
+  // The page's own `Joon` (a variable, or an element's id) stays as it is.
+  if (window.Joon) console.warn('Joon: window.Joon is taken; use window.JoonWidget')
+  else window.Joon = api
   const start = () => {
     widget = mount({
       container: document.body,
@@ -43,6 +53,7 @@ if (data?.bot && !window.Joon) {
       title: data.title,
       color: data.color,
       position: data.position === 'left' ? 'left' : 'right',
+      session: data.session,
     })
   }
   if (document.body) start()

@@ -2,6 +2,8 @@
 export interface Session {
   conversationId: string | null
   open: boolean
+  /** A reply that could not be sent: shown again, with its Retry, after a reload. */
+  pending?: string | undefined
 }
 
 export interface SessionStore {
@@ -9,9 +11,12 @@ export interface SessionStore {
   save(session: Session): void
 }
 
-/** localStorage, keyed by server and bot; a browser that refuses storage just forgets. */
-export function localSession(server: string, bot: string): SessionStore {
-  const key = `joon:${server}:${bot}`
+/**
+ * localStorage, keyed by server, bot and `session` (embeds that name the same one share a
+ * conversation); a browser that refuses storage just forgets.
+ */
+export function localSession(server: string, bot: string, session?: string): SessionStore {
+  const key = `joon:${server}:${bot}${session ? `:${session}` : ''}`
   const storage = (): Storage | null => {
     try {
       return window.localStorage
@@ -24,16 +29,20 @@ export function localSession(server: string, bot: string): SessionStore {
       try {
         const saved: unknown = JSON.parse(storage()?.getItem(key) ?? 'null')
         if (typeof saved === 'object' && saved !== null) {
-          const { id, open } = saved as { id?: unknown; open?: unknown }
-          return { conversationId: typeof id === 'string' ? id : null, open: open === true }
+          const { id, open, pending } = saved as { id?: unknown; open?: unknown; pending?: unknown }
+          return {
+            conversationId: typeof id === 'string' ? id : null,
+            open: open === true,
+            pending: typeof pending === 'string' ? pending : undefined,
+          }
         }
       } catch {}
       return { conversationId: null, open: false }
     },
-    save({ conversationId, open }) {
+    save({ conversationId, open, pending }) {
       try {
         if (conversationId === null && !open) storage()?.removeItem(key)
-        else storage()?.setItem(key, JSON.stringify({ id: conversationId, open }))
+        else storage()?.setItem(key, JSON.stringify({ id: conversationId, open, pending }))
       } catch {}
     },
   }

@@ -11,36 +11,34 @@ export const DEFAULT_COLOR = '#4f46e5'
 const DARK = '#1f2330'
 
 /**
- * Any CSS colour the browser accepts; anything else (including attempts to smuggle in more
- * CSS) falls back to the default. The canvas normalises it to hex or rgba() for the contrast.
+ * Any CSS colour a canvas accepts; anything else (including attempts to smuggle in more CSS)
+ * leaves the canvas at the default. What goes into the stylesheet is the canvas's own
+ * `#rrggbb` or `rgba(…)`, never the attribute's text.
  */
 export function resolveTheme(color: string | null | undefined): Theme {
-  const wanted = color?.trim() ?? ''
-  const valid = wanted !== '' && globalThis.CSS?.supports?.('color', wanted) === true
-  const value = valid ? wanted : DEFAULT_COLOR
-  const l = luminance(normalise(value))
+  let value = DEFAULT_COLOR
+  try {
+    const ctx = document.createElement('canvas').getContext('2d')!
+    ctx.fillStyle = value
+    ctx.fillStyle = color ?? ''
+    value = String(ctx.fillStyle)
+  } catch {}
+  const l = luminance(value)
   // White and DARK give the same contrast at 0.215; 0.18 is where the colour on white drops
   // below 4.5:1.
   return { color: value, onColor: l > 0.215 ? DARK : '#fff', ink: l > 0.18 ? DARK : value }
 }
 
-function normalise(color: string): string {
-  try {
-    const ctx = document.createElement('canvas').getContext('2d')
-    if (ctx) {
-      ctx.fillStyle = color
-      return String(ctx.fillStyle)
-    }
-  } catch {}
-  return color
-}
-
-/** WCAG relative luminance of `#rrggbb` or `rgb[a](r, g, b…)`; 0 when unknown. */
+/** WCAG relative luminance of `#rrggbb` or `rgb[a](r, g, b…)` (a canvas's fillStyle); 0 when unknown. */
 export function luminance(color: string): number {
-  const hex = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(color)
-  const rgb = hex
-    ? hex.slice(1).map((h) => Number.parseInt(h, 16))
-    : /^rgba?\(\s*([\d.]+)[\s,]+([\d.]+)[\s,]+([\d.]+)/.exec(color)?.slice(1).map(Number)
+  const rgb = /^#[0-9a-f]{6}$/i.test(color)
+    ? color
+        .slice(1)
+        .match(/../g)
+        ?.map((h) => Number.parseInt(h, 16))
+    : /^rgba?\(/.test(color)
+      ? color.match(/[\d.]+/g)?.map(Number)
+      : undefined
   if (!rgb || rgb.length < 3) return 0
   const [r, g, b] = rgb.map((c) => {
     const s = c / 255

@@ -1,5 +1,6 @@
-/** Below this width the panel takes the whole screen. */
+/** Below this width, or this height (a laptop at 200% zoom), the panel takes the whole screen. */
 export const FULL_SCREEN_BELOW = 520
+export const FULL_SCREEN_BELOW_HEIGHT = 480
 
 /**
  * Decided in JS rather than by a media query: on a host page without a viewport meta tag the
@@ -9,7 +10,7 @@ export const FULL_SCREEN_BELOW = 520
 export function isSmallScreen(): boolean {
   return (
     Math.min(window.innerWidth, window.screen?.width || Number.POSITIVE_INFINITY) <
-    FULL_SCREEN_BELOW
+      FULL_SCREEN_BELOW || window.innerHeight < FULL_SCREEN_BELOW_HEIGHT
   )
 }
 

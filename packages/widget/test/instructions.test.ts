@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { toMessages } from '../src/instructions.ts'
 
 describe('toMessages', () => {
-  it('shows each element of a text instruction in `order`, after its delay', () => {
+  it('shows the elements of a text instruction in `order`, after its delay once', () => {
     const responses = [
       {
         type: 'text',
@@ -16,7 +16,8 @@ describe('toMessages', () => {
     ]
     expect(toMessages(responses)).toEqual([
       { text: 'first', delay: 2000 },
-      { text: 'second', delay: 2000 },
+      // The delay is the instruction's, before its first element, not one per element.
+      { text: 'second', delay: 0 },
       { text: 'third', delay: 0 },
     ])
   })

@@ -1,44 +1,73 @@
-import { type Bot, validateBot } from '@joon/core'
-import { useEffect, useRef, useState } from 'preact/hooks'
-import { type AdminClient, ApiError, type Issue, messageOf } from '../api.js'
+import type { Bot } from '@joon/core'
+import { ReactFlowProvider } from '@xyflow/react'
+import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks'
+import {
+  type AdminClient,
+  ApiError,
+  type Issue,
+  type LiveConversations,
+  messageOf,
+} from '../api.js'
+import { AddBlockMenu } from '../builder/AddBlockMenu.js'
+import { BlockSettings, type DocChange } from '../builder/BlockSettings.js'
+import { botText, checkDoc, locateIssue, parseBotText } from '../builder/bot-check.js'
+import {
+  addBlock,
+  type BlockType,
+  type BotDoc,
+  blockIds,
+  deleteBlock,
+  findBlock,
+  type Position,
+  positionsOf,
+  str,
+  withKey,
+} from '../builder/bot-doc.js'
+import { FlowCanvas, type FocusRequest } from '../builder/FlowCanvas.js'
+import {
+  type History,
+  record,
+  redo,
+  redoLabel,
+  replace,
+  startHistory,
+  undo,
+  undoLabel,
+} from '../builder/history.js'
+import { JsonEditor, type JsonEditorHandle } from '../builder/JsonEditor.js'
+import { autoLayout, NODE_WIDTH } from '../builder/layout.js'
+import { BotVersions } from './BotVersions.js'
 import { ConfirmButton } from './ConfirmButton.js'
 import { IssueList } from './IssueList.js'
 import { Notice } from './Notice.js'
 import { TryIt } from './TryIt.js'
 
-const NEW_BOT = {
-  id: 'new-bot',
-  name: 'New bot',
-  start: 'hello',
-  blocks: [
-    { id: 'hello', type: 'text', text: 'Hello! I am a new bot.', next: 'ask-name' },
-    {
-      id: 'ask-name',
-      type: 'question',
-      answer: 'text',
-      text: "What's your name?",
-      saveAnswerTo: 'name',
-      next: 'bye',
-    },
-    { id: 'bye', type: 'text', text: 'Nice to meet you, {{name}}!' },
-  ],
-}
-
-/** Waits this long after the last keystroke before validating: typing stays smooth. */
+/** Waits this long after the last change before validating: typing stays smooth. */
 const CHECK_DELAY_MS = 150
+/** How often the canvas's live counts are refreshed. */
+const LIVE_REFRESH_MS = 10_000
 
-interface Check {
-  /** The JSON text does not parse: the message and where. */
-  syntax: { message: string; position: number | null } | null
-  issues: Issue[]
-  /** The parsed JSON, when it parses. */
-  value: unknown
+type Tab = 'flow' | 'json'
+
+/** Unsaved edits of bots whose editor was left for another page of the console, by bot id. */
+const drafts = new Map<string, { history: History<BotDoc>; savedText: string }>()
+const NEW_DRAFT = '\u0000new'
+
+/** An empty bot: the first block added becomes its start. */
+function newBotDoc(taken: readonly string[]): BotDoc {
+  let id = 'new-bot'
+  for (let n = 2; taken.includes(id); n++) id = `new-bot-${n}`
+  return { id, name: 'New bot', start: '', blocks: [] }
 }
 
-/** A bot's JSON, checked by `validateBot` as you type, saved with PUT, tried live. */
+/**
+ * A bot's editor: the visual flow builder (default) and its JSON, two views of one document
+ * with one undo history; problems as you edit; save, versions, and a live chat with it.
+ */
 export function BotEditor({
   api,
   bot,
+  botIds: existingBots,
   webhooks,
   created = false,
   onSaved,
@@ -47,53 +76,224 @@ export function BotEditor({
   api: AdminClient
   /** Null for a new bot. */
   bot: Bot | null
+  /** Every saved bot's id (a new bot's default id avoids them). */
+  botIds: readonly string[]
   /** Just created (by the editor for a new bot, which is gone now). */
   created?: boolean
   webhooks: string[]
   onSaved: (id: string) => void | Promise<void>
   onDeleted: () => void | Promise<void>
 }) {
-  const initial = JSON.stringify(bot ?? NEW_BOT, null, 2)
-  const [text, setText] = useState(initial)
-  const [savedText, setSavedText] = useState(bot ? initial : '')
-  const [check, setCheck] = useState<Check>(() => checkBot(initial, webhooks))
-  const [serverIssues, setServerIssues] = useState<Issue[]>([])
-  const [message, setMessage] = useState<{ kind: 'error' | 'success'; text: string } | null>(
-    created && bot ? { kind: 'success', text: `Bot "${bot.id}" saved.` } : null,
+  const draftKey = bot?.id ?? NEW_DRAFT
+  const [draft] = useState(() => drafts.get(draftKey))
+  const initial = useMemo(() => (bot ? (bot as unknown as BotDoc) : newBotDoc(existingBots)), [])
+  const [history, setHistory] = useState<History<BotDoc>>(
+    () => draft?.history ?? startHistory(initial),
   )
+  const doc = history.present
+  /** The JSON tab's own text while it does not parse (or is formatted its own way). */
+  const [typed, setTyped] = useState<{ text: string; for: BotDoc } | null>(null)
+  const [savedText, setSavedText] = useState(draft?.savedText ?? (bot ? botText(initial) : ''))
+  const [tab, setTab] = useState<Tab>('flow')
+  const [selectedId, setSelectedId] = useState<string | null>(null)
+  const [focusRequest, setFocusRequest] = useState<FocusRequest | null>(null)
+  const [announcement, setAnnouncement] = useState('')
+  const [serverIssues, setServerIssues] = useState<Issue[]>([])
+  const [message, setMessage] = useState<{
+    kind: 'error' | 'success' | 'info'
+    text: string
+  } | null>(
+    draft
+      ? { kind: 'info', text: 'Your unsaved changes are back. Save them, or undo them.' }
+      : created && bot
+        ? { kind: 'success', text: `Bot "${bot.id}" saved.` }
+        : null,
+  )
+  const [busy, setBusy] = useState(false)
+  const [live, setLive] = useState<LiveConversations | null>(null)
+  const [reached, setReached] = useState<ReadonlyMap<string, number> | null>(null)
+  const [versionsKey, setVersionsKey] = useState(0)
   const heading = useRef<HTMLHeadingElement>(null)
+  const settingsField = useRef<HTMLInputElement>(null)
+  const jsonEditor = useRef<JsonEditorHandle>(null)
+  const autoPositions = useRef(new Map<string, Position>())
+
+  const text = typed && typed.for === doc ? typed.text : botText(doc)
+  const parsed = useMemo(
+    () => (typed && typed.for === doc ? parseBotText(typed.text) : null),
+    [typed, doc],
+  )
+  const syntax = parsed && !parsed.ok ? parsed : null
+  const dirty = text !== savedText
+
   useEffect(() => {
     if (created) heading.current?.focus()
   }, [created])
-  const [busy, setBusy] = useState(false)
-  const editor = useRef<HTMLTextAreaElement>(null)
 
+  // Validation, a moment after the last change.
+  const [check, setCheck] = useState(() => checkDoc(initial, webhooks))
   useEffect(() => {
-    const timer = setTimeout(() => setCheck(checkBot(text, webhooks)), CHECK_DELAY_MS)
+    const timer = setTimeout(() => setCheck(checkDoc(doc, webhooks)), CHECK_DELAY_MS)
     return () => clearTimeout(timer)
-  }, [text, webhooks])
+  }, [doc, webhooks])
 
-  const dirty = text !== savedText
+  // Every block's place: the saved layout, and an automatic one for blocks without.
+  const positions = useMemo(() => {
+    const ids = new Set(blockIds(doc))
+    const known = new Map<string, Position>()
+    for (const [id, position] of autoPositions.current) if (ids.has(id)) known.set(id, position)
+    const saved = positionsOf(doc)
+    for (const [id, position] of saved) known.set(id, position)
+    const all = autoLayout(doc, known)
+    autoPositions.current = new Map([...all].filter(([id]) => !saved.has(id)))
+    return all
+  }, [doc])
+
+  // Live data for the canvas: conversations waiting on each block, and how many reached each
+  // (the results funnel). Either may be missing on an older server: the canvas then shows none.
+  const botId = bot?.id ?? null
+  useEffect(() => {
+    if (!botId) return
+    let stopped = false
+    const load = async () => {
+      const [counts, funnel] = await Promise.allSettled([
+        api.liveConversations(botId),
+        api.funnel(botId),
+      ])
+      if (stopped) return
+      setLive(counts.status === 'fulfilled' ? counts.value : null)
+      setReached(
+        funnel.status === 'fulfilled' && funnel.value.conversations > 0
+          ? new Map(funnel.value.blocks.map((block) => [block.id, block.reached]))
+          : null,
+      )
+    }
+    void load()
+    const timer = setInterval(load, LIVE_REFRESH_MS)
+    return () => {
+      stopped = true
+      clearInterval(timer)
+    }
+  }, [api, botId, versionsKey])
+
+  // Going to another page of the console keeps unsaved changes for when the editor comes back.
+  const latest = useRef({ history, savedText })
+  latest.current = { history, savedText }
+  useEffect(
+    () => () => {
+      const { history: kept, savedText: keptSaved } = latest.current
+      if (botText(kept.present) !== keptSaved) {
+        drafts.set(draftKey, { history: kept, savedText: keptSaved })
+      } else {
+        drafts.delete(draftKey)
+      }
+    },
+    [],
+  )
+
+  // A page leave with unsaved changes asks first.
+  useEffect(() => {
+    if (!dirty) return
+    const warn = (event: BeforeUnloadEvent) => {
+      event.preventDefault()
+      event.returnValue = ''
+    }
+    addEventListener('beforeunload', warn)
+    return () => removeEventListener('beforeunload', warn)
+  }, [dirty])
+
+  const announce = (text: string) => setAnnouncement(text)
+
+  const apply = useCallback((change: DocChange) => {
+    setHistory((current) =>
+      record(current, change.doc, change.label, change.group ? { group: change.group } : {}),
+    )
+    if (change.announce) setAnnouncement(change.announce)
+  }, [])
+
+  const onJsonInput = (value: string) => {
+    const read = parseBotText(value)
+    if (read.ok && botText(read.doc) === botText(doc)) {
+      // Only the formatting changed: the same bot, nothing to undo.
+      setTyped({ text: value, for: doc })
+    } else if (read.ok) {
+      setHistory((current) => replace(current, read.doc, 'edit the JSON'))
+      setTyped({ text: value, for: read.doc })
+    } else {
+      setTyped({ text: value, for: doc })
+    }
+  }
+
+  const step = (direction: 'undo' | 'redo') => {
+    const label = direction === 'undo' ? undoLabel(history) : redoLabel(history)
+    if (label === null) return
+    setHistory(direction === 'undo' ? undo(history) : redo(history))
+    setTyped(null)
+    announce(`${direction === 'undo' ? 'Undone' : 'Redone'}: ${label}.`)
+  }
+
+  const select = useCallback((id: string | null) => setSelectedId(id), [])
+
+  const add = (type: BlockType) => {
+    const after = selectedId && findBlock(doc, selectedId) ? selectedId : null
+    const from = after ? positions.get(after) : undefined
+    const taken = [...positions.values()]
+    let position: Position = from
+      ? { x: from.x + NODE_WIDTH + 72, y: from.y }
+      : { x: Math.max(0, ...taken.map((p) => p.x + NODE_WIDTH + 72)), y: 0 }
+    if (taken.length === 0) position = { x: 0, y: 0 }
+    // Never on top of another block.
+    while (
+      taken.some((p) => Math.abs(p.x - position.x) < NODE_WIDTH && Math.abs(p.y - position.y) < 90)
+    ) {
+      position = { x: position.x, y: position.y + 110 }
+    }
+    const added = addBlock(doc, type, { webhooks, position, after })
+    apply({
+      doc: added.doc,
+      label: `add ${added.id}`,
+      announce: `Added ${type} block ${added.id}${after && findBlock(added.doc, after)?.next === added.id ? `, after ${after}` : ''}. Its settings are open.`,
+    })
+    setTab('flow')
+    setSelectedId(added.id)
+    setFocusRequest((current) => ({ id: added.id, n: (current?.n ?? 0) + 1, focus: false }))
+    requestAnimationFrame(() => requestAnimationFrame(() => settingsField.current?.focus()))
+  }
+
+  const removeSelected = () => {
+    if (!selectedId) return
+    apply({
+      doc: deleteBlock(doc, selectedId),
+      label: `delete ${selectedId}`,
+      announce: `Deleted block ${selectedId} and every link to it.`,
+    })
+    setSelectedId(null)
+  }
 
   const save = async () => {
-    const parsed = checkBot(text, webhooks)
-    setCheck(parsed)
-    setServerIssues([])
-    if (parsed.syntax) {
+    if (syntax) {
       setMessage({ kind: 'error', text: 'Not saved: the JSON does not parse.' })
       return
     }
-    const id = (parsed.value as { id?: unknown } | null)?.id
-    if (typeof id !== 'string' || id === '') {
-      setMessage({ kind: 'error', text: 'Not saved: the bot needs an "id".' })
+    const current = checkDoc(doc, webhooks)
+    setCheck(current)
+    setServerIssues([])
+    const id = str(doc.id)
+    if (current.issues.length > 0) {
+      const count = current.issues.length
+      setMessage({
+        kind: 'error',
+        text: `Not saved: ${count} problem${count === 1 ? '' : 's'} to fix first (listed below).`,
+      })
       return
     }
     setBusy(true)
     setMessage(null)
     try {
-      await api.putBot(id, parsed.value)
+      await api.putBot(id, doc)
       setSavedText(text)
       setMessage({ kind: 'success', text: `Bot "${id}" saved.` })
+      setVersionsKey((n) => n + 1)
       await onSaved(id)
     } catch (caught) {
       if (caught instanceof ApiError) setServerIssues(caught.issues)
@@ -109,6 +309,43 @@ export function BotEditor({
     }
   }
 
+  // Shortcuts work wherever the focus is in the editor, or nowhere (a button that was just
+  // disabled, a click on the canvas), but not in the page's other forms or the live chat.
+  const shortcuts = useRef<(event: KeyboardEvent) => void>(() => {})
+  shortcuts.current = (event: KeyboardEvent) => {
+    if (!(event.ctrlKey || event.metaKey) || event.altKey) return
+    const target = event.target as HTMLElement
+    const card = document.querySelector('.builder-card')
+    if (!card || !(card.contains(target) || target.contains(card))) return
+    const key = event.key.toLowerCase()
+    if (key === 's') {
+      event.preventDefault()
+      void save()
+    } else if (key === 'z' || key === 'y') {
+      event.preventDefault()
+      step(key === 'y' || event.shiftKey ? 'redo' : 'undo')
+    }
+  }
+  useEffect(() => {
+    const listener = (event: KeyboardEvent) => shortcuts.current(event)
+    document.addEventListener('keydown', listener)
+    return () => document.removeEventListener('keydown', listener)
+  }, [])
+
+  const pickIssue = (issue: Issue) => {
+    if (tab === 'json') {
+      jsonEditor.current?.select(...locateIssue(text, issue))
+      return
+    }
+    if (issue.blockId !== undefined && findBlock(doc, issue.blockId)) {
+      const id = issue.blockId
+      setFocusRequest((current) => ({ id, n: (current?.n ?? 0) + 1, focus: true }))
+    } else {
+      setTab('json')
+      requestAnimationFrame(() => jsonEditor.current?.select(...locateIssue(text, issue)))
+    }
+  }
+
   const remove = async () => {
     if (!bot) return
     try {
@@ -119,101 +356,255 @@ export function BotEditor({
     }
   }
 
-  const goTo = (start: number, end = start) => {
-    const area = editor.current
-    if (!area) return
-    area.focus()
-    area.setSelectionRange(start, end)
-    // Bring the selection into view: a textarea does not scroll to a selection set in code.
-    const line = text.slice(0, start).split('\n').length - 1
-    const lineHeight = Number.parseFloat(getComputedStyle(area).lineHeight) || 20
-    area.scrollTop = Math.max(0, line * lineHeight - area.clientHeight / 3)
-  }
-
-  const problems = check.syntax ? 1 : check.issues.length
-  const summary = check.syntax
+  const problems = syntax ? 1 : check.issues.length
+  const summary = syntax
     ? 'The JSON does not parse.'
     : problems === 0
       ? 'No problems: the bot is valid.'
       : `${problems} problem${problems === 1 ? '' : 's'}.`
+  const selected = selectedId && findBlock(doc, selectedId) ? selectedId : null
+  const blockCount = blockIds(doc).length
+
+  const tabButton = (id: Tab, label: string) => (
+    <button
+      type="button"
+      role="tab"
+      id={`bot-tab-${id}`}
+      aria-selected={tab === id}
+      aria-controls={`bot-panel-${id}`}
+      tabIndex={tab === id ? 0 : -1}
+      class="tab"
+      onClick={() => setTab(id)}
+      onKeyDown={(event) => {
+        if (event.key === 'ArrowRight' || event.key === 'ArrowLeft') {
+          event.preventDefault()
+          const next = id === 'flow' ? 'json' : 'flow'
+          setTab(next)
+          requestAnimationFrame(() => document.getElementById(`bot-tab-${next}`)?.focus())
+        }
+      }}
+    >
+      {label}
+    </button>
+  )
+
+  const problemList = (
+    <section class="problems" aria-labelledby="bot-problems-title">
+      <h3 id="bot-problems-title">Problems</h3>
+      <p
+        id="bot-problems-summary"
+        class={problems === 0 ? 'ok-text' : 'error-text'}
+        aria-live="polite"
+      >
+        {summary}
+      </p>
+      {syntax ? (
+        <ul class="issues">
+          <li>
+            <button
+              type="button"
+              class="issue"
+              onClick={() => {
+                setTab('json')
+                requestAnimationFrame(() => jsonEditor.current?.select(syntax.position ?? 0))
+              }}
+            >
+              {syntax.message}
+            </button>
+          </li>
+        </ul>
+      ) : (
+        <IssueList issues={check.issues} onPick={pickIssue} />
+      )}
+      {serverIssues.length > 0 ? (
+        <>
+          <h4>The server refused it</h4>
+          <IssueList issues={serverIssues} onPick={pickIssue} />
+        </>
+      ) : null}
+    </section>
+  )
 
   return (
     <div class="bot-editor">
-      <div class="card">
+      <div class="card builder-card">
         <div class="editor-head">
           <h2 id="bot-editor-title" ref={heading} tabIndex={-1}>
             {bot ? `Bot ${bot.id}` : 'New bot'}
           </h2>
+          {bot && str(doc.name) ? <span class="editor-subtitle">{str(doc.name)}</span> : null}
           {dirty ? <span class="badge badge-note">Unsaved changes</span> : null}
-        </div>
-        {message ? <Notice kind={message.kind}>{message.text}</Notice> : null}
-        <div class="editor-grid">
-          <div class="field editor-field">
-            <label for="bot-json">Bot JSON</label>
-            <textarea
-              id="bot-json"
-              ref={editor}
-              class="mono"
-              spellcheck={false}
-              autocomplete="off"
-              autocapitalize="off"
-              wrap="off"
-              value={text}
-              aria-describedby="bot-problems-summary bot-json-hint"
-              aria-invalid={problems > 0 ? true : undefined}
-              onInput={(event) => setText(event.currentTarget.value)}
-              onKeyDown={(event) => {
-                if ((event.ctrlKey || event.metaKey) && event.key === 's') {
-                  event.preventDefault()
-                  void save()
-                }
-              }}
-            />
-            <p id="bot-json-hint" class="hint">
-              Checked as you type against the registered webhooks. Ctrl+S saves; Tab leaves the
-              editor.
-            </p>
+          <div class="tabs" role="tablist" aria-label="Editor view">
+            {tabButton('flow', 'Flow')}
+            {tabButton('json', 'JSON')}
           </div>
-          <section class="problems" aria-labelledby="bot-problems-title">
-            <h3 id="bot-problems-title">Problems</h3>
-            <p
-              id="bot-problems-summary"
-              class={problems === 0 ? 'ok-text' : 'error-text'}
-              aria-live="polite"
+          <span class="spacer" />
+          <div class="actions compact">
+            <button
+              type="button"
+              onClick={() => step('undo')}
+              disabled={undoLabel(history) === null}
+              aria-keyshortcuts="Control+Z Meta+Z"
+              title="Undo (Ctrl+Z)"
             >
-              {summary}
-            </p>
-            {check.syntax ? (
-              <ul class="issues">
-                <li>
-                  <button
-                    type="button"
-                    class="issue"
-                    onClick={() => goTo(check.syntax?.position ?? 0)}
-                  >
-                    {check.syntax.message}
-                  </button>
-                </li>
-              </ul>
-            ) : (
-              <IssueList issues={check.issues} onPick={(issue) => goTo(...locate(text, issue))} />
-            )}
-            {serverIssues.length > 0 ? (
-              <>
-                <h4>The server refused it</h4>
-                <IssueList issues={serverIssues} onPick={(issue) => goTo(...locate(text, issue))} />
-              </>
-            ) : null}
-          </section>
+              Undo
+            </button>
+            <button
+              type="button"
+              onClick={() => step('redo')}
+              disabled={redoLabel(history) === null}
+              aria-keyshortcuts="Control+Shift+Z Meta+Shift+Z"
+              title="Redo (Shift+Ctrl+Z)"
+            >
+              Redo
+            </button>
+            <button
+              type="button"
+              class="primary"
+              onClick={save}
+              disabled={busy}
+              aria-keyshortcuts="Control+S Meta+S"
+            >
+              {busy ? 'Saving…' : 'Save'}
+            </button>
+          </div>
         </div>
+        <p class="visually-hidden" aria-live="polite">
+          {announcement}
+        </p>
+        {message ? <Notice kind={message.kind}>{message.text}</Notice> : null}
+        {bot ? null : (
+          <div class="bot-fields">
+            <div class="field">
+              <label for="bot-id">Bot id</label>
+              <input
+                id="bot-id"
+                type="text"
+                class="mono"
+                spellcheck={false}
+                autocomplete="off"
+                value={str(doc.id)}
+                aria-describedby="bot-id-hint"
+                onInput={(event) =>
+                  apply({
+                    doc: withKey(doc, 'id', event.currentTarget.value.trim()),
+                    label: 'edit the bot id',
+                    group: 'bot:id',
+                  })
+                }
+              />
+              <p id="bot-id-hint" class="hint">
+                Used in the widget's <code>data-bot</code>.
+              </p>
+            </div>
+            <div class="field">
+              <label for="bot-name">Bot name</label>
+              <input
+                id="bot-name"
+                type="text"
+                value={str(doc.name)}
+                onInput={(event) => {
+                  const value = event.currentTarget.value
+                  apply({
+                    doc: withKey(doc, 'name', value === '' ? undefined : value),
+                    label: 'edit the bot name',
+                    group: 'bot:name',
+                  })
+                }}
+              />
+            </div>
+          </div>
+        )}
+
+        {tab === 'flow' ? (
+          <div role="tabpanel" id="bot-panel-flow" aria-labelledby="bot-tab-flow" class="tab-panel">
+            <div class="builder-toolbar">
+              <AddBlockMenu disabled={!!syntax} onAdd={add} />
+              <span class="hint">
+                {blockCount === 0
+                  ? 'Start with Add block: the first block is where conversations start.'
+                  : 'Drag from a dot on the right of a block to another block to link them. Select a link and press Delete to remove it.'}
+              </span>
+            </div>
+            {syntax ? (
+              <Notice kind="info">
+                The JSON tab has text that does not parse; fix it there to edit the flow.
+              </Notice>
+            ) : null}
+            <div class="builder-grid">
+              <ReactFlowProvider>
+                <FlowCanvas
+                  viewKey={bot ? `joon.console.view:${bot.id}` : null}
+                  doc={doc}
+                  positions={positions}
+                  problems={check.byBlock}
+                  waiting={live?.byBlock ?? null}
+                  reached={reached}
+                  selectedId={selected}
+                  readOnly={!!syntax}
+                  onSelect={select}
+                  onOpenSettings={() => requestAnimationFrame(() => settingsField.current?.focus())}
+                  onChange={apply}
+                  focusRequest={focusRequest}
+                />
+              </ReactFlowProvider>
+              <section class="block-settings" aria-label="Block settings">
+                {selected ? (
+                  <BlockSettings
+                    doc={doc}
+                    blockId={selected}
+                    webhooks={webhooks}
+                    problems={check.byBlock.get(selected) ?? []}
+                    firstField={settingsField}
+                    onChange={apply}
+                    onRenamed={setSelectedId}
+                    onDelete={removeSelected}
+                  />
+                ) : (
+                  <div class="settings-empty">
+                    <h3>Block settings</h3>
+                    <p class="muted">
+                      {blockCount === 0
+                        ? 'This bot has no block yet. Add one to begin.'
+                        : 'Select a block to edit it: click it, or Tab to it and press Enter.'}
+                    </p>
+                  </div>
+                )}
+              </section>
+            </div>
+            {problemList}
+          </div>
+        ) : (
+          <div role="tabpanel" id="bot-panel-json" aria-labelledby="bot-tab-json" class="tab-panel">
+            <div class="editor-grid">
+              <JsonEditor
+                text={text}
+                invalid={problems > 0}
+                handle={jsonEditor}
+                onInput={onJsonInput}
+              />
+              {problemList}
+            </div>
+          </div>
+        )}
+        {bot && !reached ? (
+          <p class="hint live-note">
+            No conversations yet: once visitors chat, each block shows how many reached it and how
+            many are waiting there.
+          </p>
+        ) : null}
+        {live && live.live > 0 ? (
+          <p class="hint live-note">
+            {live.live} live conversation{live.live === 1 ? '' : 's'} on this bot. Saving never
+            interrupts them: each finishes on the version it started with, and new conversations get
+            the saved one.
+          </p>
+        ) : null}
         <div class="actions">
-          <button type="button" class="primary" onClick={save} disabled={busy}>
-            {busy ? 'Saving…' : bot ? 'Save' : 'Create bot'}
-          </button>
           <span class="spacer" />
           {bot ? (
             <ConfirmButton
-              label="Delete"
+              label="Delete bot"
               question={`Delete bot ${bot.id}?`}
               confirmLabel="Yes, delete"
               onConfirm={remove}
@@ -221,43 +612,28 @@ export function BotEditor({
           ) : null}
         </div>
       </div>
-      {bot ? <TryIt botId={bot.id} dirty={dirty} /> : null}
+      {bot ? (
+        <div class="editor-side">
+          <BotVersions
+            api={api}
+            botId={bot.id}
+            refresh={versionsKey}
+            onRestored={async (restored) => {
+              const restoredDoc = restored as unknown as BotDoc
+              setHistory((current) => record(current, restoredDoc, 'restore a version'))
+              setTyped(null)
+              setSavedText(botText(restoredDoc))
+              setVersionsKey((n) => n + 1)
+              setMessage({
+                kind: 'success',
+                text: 'Version restored: it is now the latest version.',
+              })
+              await onSaved(bot.id)
+            }}
+          />
+          <TryIt botId={bot.id} dirty={dirty} />
+        </div>
+      ) : null}
     </div>
   )
-}
-
-function checkBot(text: string, webhooks: readonly string[]): Check {
-  let value: unknown
-  try {
-    value = JSON.parse(text)
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error)
-    const at = /position (\d+)/.exec(message)
-    return {
-      syntax: { message: `JSON: ${message}`, position: at ? Number(at[1]) : null },
-      issues: [],
-      value: undefined,
-    }
-  }
-  const result = validateBot(value, { webhooks })
-  return { syntax: null, issues: result.ok ? [] : result.issues, value }
-}
-
-/** Where an issue is in the text: its block's id, else its first field's key. */
-function locate(text: string, issue: Issue): [number, number] {
-  const quoted = (value: string) => JSON.stringify(value).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
-  const patterns: RegExp[] = []
-  if (issue.blockId !== undefined)
-    patterns.push(new RegExp(`"id"\\s*:\\s*${quoted(issue.blockId)}`))
-  const field = issue.path.at(-1)
-  if (issue.blockId === undefined && typeof issue.path[0] === 'string') {
-    patterns.push(new RegExp(`${quoted(issue.path[0])}\\s*:`))
-  } else if (typeof field === 'string') {
-    patterns.push(new RegExp(`${quoted(field)}\\s*:`))
-  }
-  for (const pattern of patterns) {
-    const found = pattern.exec(text)
-    if (found) return [found.index, found.index + found[0].length]
-  }
-  return [0, 0]
 }

@@ -5,7 +5,7 @@ import { href, navigate } from '../route.js'
 import { BotEditor } from './BotEditor.js'
 import { Notice } from './Notice.js'
 
-/** Bots on the left; the selected one's JSON editor, problems and live chat. */
+/** Bots on the left; the selected one's flow builder (and JSON), versions and live chat. */
 export function BotsPage({ api, selected }: { api: AdminClient; selected: string | null }) {
   const [bots, setBots] = useState<Bot[] | null>(null)
   const [webhooks, setWebhooks] = useState<string[]>([])
@@ -38,7 +38,7 @@ export function BotsPage({ api, selected }: { api: AdminClient; selected: string
         </a>
       </div>
       {error ? <Notice kind="error">{error}</Notice> : null}
-      <div class="split split-wide">
+      <div class={selected ? 'split split-editing' : 'split split-wide'}>
         <section class="list-pane" aria-labelledby="bot-list-title">
           <h2 id="bot-list-title" class="visually-hidden">
             Bots
@@ -57,10 +57,15 @@ export function BotsPage({ api, selected }: { api: AdminClient; selected: string
                     aria-current={bot.id === selected ? 'true' : undefined}
                   >
                     <span class="item-title">{bot.id}</span>
-                    {bot.name ? <span class="item-sub">{bot.name}</span> : null}
-                    <span class="item-sub">
-                      {bot.blocks.length} block{bot.blocks.length === 1 ? '' : 's'}
-                    </span>
+                    {/* While a bot is open the list is a row of links: ids only. */}
+                    {selected ? null : (
+                      <>
+                        {bot.name ? <span class="item-sub">{bot.name}</span> : null}
+                        <span class="item-sub">
+                          {bot.blocks.length} block{bot.blocks.length === 1 ? '' : 's'}
+                        </span>
+                      </>
+                    )}
                   </a>
                 </li>
               ))}
@@ -73,6 +78,7 @@ export function BotsPage({ api, selected }: { api: AdminClient; selected: string
               key="new"
               api={api}
               bot={null}
+              botIds={bots?.map((bot) => bot.id) ?? []}
               webhooks={webhooks}
               onSaved={async (id) => {
                 await reload()
@@ -86,6 +92,7 @@ export function BotsPage({ api, selected }: { api: AdminClient; selected: string
               key={current.id}
               api={api}
               bot={current}
+              botIds={bots?.map((bot) => bot.id) ?? []}
               created={created === current.id}
               webhooks={webhooks}
               onSaved={async (id) => {

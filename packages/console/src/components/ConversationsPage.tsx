@@ -84,7 +84,8 @@ export function ConversationsPage({
   )
 }
 
-function ConversationView({ conversation }: { conversation: ConversationDetail }) {
+/** A conversation's facts, transcript and context (also in the Results view). */
+export function ConversationView({ conversation }: { conversation: ConversationDetail }) {
   const entries = Object.entries(conversation.context)
   const state = conversation.ended
     ? 'Ended'

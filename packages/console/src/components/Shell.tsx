@@ -4,6 +4,7 @@ import { href, type Section, useRoute } from '../route.js'
 import { BotsPage } from './BotsPage.js'
 import { ConversationsPage } from './ConversationsPage.js'
 import { DeliveriesPage } from './DeliveriesPage.js'
+import { ResultsPage } from './ResultsPage.js'
 import { WebhooksPage } from './WebhooksPage.js'
 
 const SECTIONS: { section: Section; label: string }[] = [
@@ -11,6 +12,7 @@ const SECTIONS: { section: Section; label: string }[] = [
   { section: 'bots', label: 'Bots' },
   { section: 'deliveries', label: 'Deliveries' },
   { section: 'conversations', label: 'Conversations' },
+  { section: 'results', label: 'Results' },
 ]
 
 /** The signed-in frame: banner with the sections, then the current page in `main`. */
@@ -60,6 +62,7 @@ export function Shell({ api, onSignOut }: { api: AdminClient; onSignOut: () => v
         {route.section === 'conversations' ? (
           <ConversationsPage api={api} selected={route.id} />
         ) : null}
+        {route.section === 'results' ? <ResultsPage api={api} botId={route.id} /> : null}
       </main>
     </>
   )

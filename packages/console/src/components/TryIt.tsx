@@ -1,39 +1,53 @@
-import { type MountedWidget, mount } from '@joon/widget'
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { navigate } from '../route.js'
 
+/** The embeds' own state key, so trying a bot never touches a visitor-style bubble's. */
+const SESSION = 'console'
+
 /**
- * A live chat with the saved bot, through the real widget mounted inline: the same requests,
- * the same rendering a visitor gets.
+ * A live chat with the saved bot, through the widget this server serves to visitors
+ * (`/widget.js`, its `<joon-chat>` element): the same code, requests and rendering a visitor
+ * gets, and none of its weight in the console's own bundle.
  */
 export function TryIt({ botId, dirty }: { botId: string; dirty: boolean }) {
   const container = useRef<HTMLDivElement>(null)
-  const widget = useRef<MountedWidget | null>(null)
   const [running, setRunning] = useState(false)
+  const [error, setError] = useState<string | null>(null)
 
-  useEffect(
-    () => () => {
-      widget.current?.()
-      widget.current = null
-    },
-    [],
-  )
+  useEffect(() => {
+    if (!running) return
+    const frame = container.current
+    let chat: HTMLElement | null = null
+    let stopped = false
+    loadWidget().then(
+      () => {
+        if (stopped || !frame) return
+        chat = document.createElement('joon-chat')
+        chat.setAttribute('bot', botId)
+        chat.setAttribute('server', location.origin)
+        chat.setAttribute('session', SESSION)
+        chat.setAttribute('heading', `Try ${botId}`)
+        frame.append(chat)
+      },
+      () => {
+        if (!stopped) setError('The widget could not be loaded from this server (/widget.js).')
+      },
+    )
+    return () => {
+      stopped = true
+      chat?.remove()
+    }
+  }, [running, botId])
 
   const start = () => {
-    if (!container.current || widget.current) return
-    widget.current = mount({
-      container: container.current,
-      server: location.origin,
-      bot: botId,
-      inline: true,
-      title: `Try ${botId}`,
-    })
+    setError(null)
     setRunning(true)
   }
-  const stop = () => {
-    widget.current?.()
-    widget.current = null
+  const stop = () => setRunning(false)
+  const restart = () => {
+    forget(botId)
     setRunning(false)
+    requestAnimationFrame(() => setRunning(true))
   }
 
   return (
@@ -43,7 +57,7 @@ export function TryIt({ botId, dirty }: { botId: string; dirty: boolean }) {
         <div class="actions compact">
           {running ? (
             <>
-              <button type="button" onClick={() => widget.current?.reset()}>
+              <button type="button" onClick={restart}>
                 Restart chat
               </button>
               <button
@@ -71,17 +85,48 @@ export function TryIt({ botId, dirty }: { botId: string; dirty: boolean }) {
           ? 'The chat runs the saved version: save first to try your changes.'
           : 'A real conversation through the widget; its webhooks are called for real.'}
       </p>
+      {error ? (
+        <p class="error-text" role="alert">
+          {error}
+        </p>
+      ) : null}
       <div ref={container} class={running ? 'chat-frame' : 'chat-frame is-empty'} />
     </section>
   )
 }
 
-/** The conversation the widget keeps for this bot (its session entry in localStorage). */
+let widgetScript: Promise<void> | null = null
+
+/** Loads the server's `/widget.js` once; it defines `<joon-chat>`. */
+function loadWidget(): Promise<void> {
+  if (customElements.get('joon-chat')) return Promise.resolve()
+  widgetScript ??= new Promise<void>((resolve, reject) => {
+    const script = document.createElement('script')
+    script.src = new URL('/widget.js', location.origin).href
+    script.onload = () => resolve()
+    script.onerror = () => {
+      widgetScript = null
+      script.remove()
+      reject(new Error('widget.js did not load'))
+    }
+    document.head.append(script)
+  })
+  return widgetScript
+}
+
+/** The widget's state entry for this bot's console chat (see @joon/widget's session.ts). */
+const sessionKey = (botId: string) => `joon:${location.origin}:${botId}:${SESSION}`
+
+function forget(botId: string): void {
+  try {
+    localStorage.removeItem(sessionKey(botId))
+  } catch {}
+}
+
+/** The conversation the widget keeps for this bot. */
 function conversationOf(botId: string): string | null {
   try {
-    const saved: unknown = JSON.parse(
-      localStorage.getItem(`joon:${location.origin}:${botId}`) ?? 'null',
-    )
+    const saved: unknown = JSON.parse(localStorage.getItem(sessionKey(botId)) ?? 'null')
     const id = (saved as { id?: unknown } | null)?.id
     return typeof id === 'string' ? id : null
   } catch {

@@ -24,6 +24,7 @@ export function WebhookForm({
   webhook,
   usedBy,
   created = false,
+  createdWarnings = [],
   onSaved,
   onDeleted,
 }: {
@@ -32,8 +33,11 @@ export function WebhookForm({
   webhook: Webhook | null
   /** Just created (by the form for a new webhook, which is gone now). */
   created?: boolean
+  /** What the server warned of when it was created (a URL its calls will be refused). */
+  createdWarnings?: string[]
   usedBy: string[]
-  onSaved: (name: string) => void | Promise<void>
+  /** `warnings`: what the server said of the saved webhook (a URL it will refuse to call). */
+  onSaved: (name: string, warnings: string[]) => void | Promise<void>
   onDeleted: () => void | Promise<void>
 }) {
   const isNew = webhook === null
@@ -50,7 +54,12 @@ export function WebhookForm({
   const [timeout, setTimeoutText] = useState(String(webhook?.timeoutMs ?? DEFAULT_TIMEOUT))
   const [errors, setErrors] = useState<FieldErrors>({})
   const [message, setMessage] = useState<{ kind: 'error' | 'success'; text: string } | null>(
-    created && webhook ? { kind: 'success', text: `Webhook "${webhook.name}" created.` } : null,
+    created && webhook
+      ? {
+          kind: 'success',
+          text: [`Webhook "${webhook.name}" created.`, ...createdWarnings].join(' '),
+        }
+      : null,
   )
   const heading = useRef<HTMLHeadingElement>(null)
   useEffect(() => {
@@ -81,9 +90,9 @@ export function WebhookForm({
     setBusy(true)
     setMessage(null)
     try {
-      await api.putWebhook(body)
-      setMessage({ kind: 'success', text: `Webhook "${name}" saved.` })
-      await onSaved(name)
+      const { warnings = [] } = await api.putWebhook(body)
+      setMessage({ kind: 'success', text: [`Webhook "${name}" saved.`, ...warnings].join(' ') })
+      await onSaved(name, warnings)
     } catch (caught) {
       if (caught instanceof ApiError && caught.issues.length > 0)
         setErrors(fieldErrors(caught.issues))

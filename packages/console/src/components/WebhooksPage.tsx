@@ -11,7 +11,7 @@ export function WebhooksPage({ api, selected }: { api: AdminClient; selected: st
   const [bots, setBots] = useState<Bot[]>([])
   const [error, setError] = useState<string | null>(null)
   /** The webhook just created: its form (a new instance) says so and takes focus. */
-  const [created, setCreated] = useState<string | null>(null)
+  const [created, setCreated] = useState<{ name: string; warnings: string[] } | null>(null)
 
   const reload = useCallback(async () => {
     try {
@@ -83,9 +83,9 @@ export function WebhooksPage({ api, selected }: { api: AdminClient; selected: st
               api={api}
               webhook={null}
               usedBy={[]}
-              onSaved={async (name) => {
+              onSaved={async (name, warnings) => {
                 await reload()
-                setCreated(name)
+                setCreated({ name, warnings })
                 navigate('webhooks', name)
               }}
               onDeleted={reload}
@@ -95,7 +95,8 @@ export function WebhooksPage({ api, selected }: { api: AdminClient; selected: st
               key={current.name}
               api={api}
               webhook={current}
-              created={created === current.name}
+              created={created?.name === current.name}
+              createdWarnings={created?.name === current.name ? created.warnings : []}
               usedBy={usedBy(current.name)}
               onSaved={reload}
               onDeleted={async () => {

@@ -40,7 +40,7 @@ export async function openPage(
   page.on('console', (message) => {
     const text = message.text()
     if (/Content Security Policy/i.test(text)) trouble.cspViolations.push(text)
-    if (message.type() === 'error') trouble.errors.push(text)
+    if (message.type() === 'error') trouble.errors.push(`${text} ${message.location().url}`)
   })
   page.on('dialog', (dialog) => {
     trouble.dialogs.push(dialog.message())

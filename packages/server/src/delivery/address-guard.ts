@@ -150,6 +150,22 @@ export class AddressNotAllowedError extends Error {
   }
 }
 
+/**
+ * Why a URL's host would be refused, judged from the URL alone: `localhost` names and literal
+ * addresses (WHATWG URL parsing already turned `127.1` and `0x7f.1` into dotted IPv4, and
+ * bracketed IPv6 into its canonical text). A name that resolves to a private address is only
+ * known at connect time; null here.
+ */
+export function refusedUrlHost(hostname: string): string | null {
+  const host = hostname.replace(/^\[|\]$/g, '')
+  if (host === 'localhost' || host.endsWith('.localhost')) {
+    return new AddressNotAllowedError(host, 'loopback').message
+  }
+  if (!/^[\d.]+$/.test(host) && !host.includes(':')) return null
+  const verdict = classifyAddress(host)
+  return verdict.allowed ? null : new AddressNotAllowedError(host, verdict.reason).message
+}
+
 /** Throws `AddressNotAllowedError` unless the address is allowed. */
 export function assertAddressAllowed(address: string, hostname?: string): void {
   const verdict = classifyAddress(address)

@@ -1,17 +1,19 @@
 import type { Webhook } from '@joon/core'
-import { AddressNotAllowedError, classifyAddress } from './address-guard.js'
 import {
-  buildRequestHeaders,
+  callTarget,
   ERROR_REPLY_LIMIT_BYTES,
   failureResult,
   parseRetryAfter,
-  parseWebhookUrl,
+  prepareCall,
   REPLY_LIMIT_BYTES,
+  readAtMost,
   replyResult,
   type SendResult,
+  timeoutReason,
   type WebhookDelivery,
   type WebhookSender,
-} from './protocol.js'
+} from '@joon/core/webhook'
+import { refusedUrlHost } from './address-guard.js'
 
 /**
  * A webhook sender on the platform's `fetch`, for edge runtimes: Web APIs only. Same protocol as
@@ -41,30 +43,16 @@ export function createFetchSender(
     let status: number | null = null
     let retryAfterMs: number | null = null
     try {
-      const url = parseWebhookUrl(webhook.url)
-      if (typeof url === 'string') return failureResult(url, { status, durationMs: elapsed() })
-      const refusal = options.allowPrivate ? null : refusedHost(url.hostname)
+      const call = await prepareCall(webhook, delivery, {
+        userAgent: options.userAgent,
+        nowMs: now(),
+      })
+      if ('failure' in call) return failureResult(call.failure, { status, durationMs: elapsed() })
+      const refusal = options.allowPrivate ? null : refusedUrlHost(call.url.hostname)
       if (refusal) return failureResult(refusal, { status, durationMs: elapsed() })
-      let headers: Record<string, string>
-      try {
-        headers = await buildRequestHeaders(webhook, delivery, {
-          userAgent: options.userAgent,
-          timestampSeconds: Math.floor(now() / 1000),
-          url,
-        })
-      } catch (error) {
-        return failureResult(`cannot sign the request: ${messageOf(error)}`, {
-          status,
-          durationMs: elapsed(),
-        })
-      }
-      const target = new URL(url)
-      target.username = ''
-      target.password = ''
-      target.hash = ''
-      const response = await fetchImpl(target, {
+      const response = await fetchImpl(callTarget(call.url), {
         method: 'POST',
-        headers,
+        headers: call.headers,
         body: delivery.body,
         redirect: 'manual',
         signal: deadline.signal,
@@ -80,21 +68,20 @@ export function createFetchSender(
       retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), now())
       const isSuccess = status >= 200 && status <= 299
       // fetch has already undone any content-encoding, so the cap counts decoded bytes.
-      const read = await readCapped(
-        response.body,
-        isSuccess ? REPLY_LIMIT_BYTES : ERROR_REPLY_LIMIT_BYTES,
-      )
+      const limit = isSuccess ? REPLY_LIMIT_BYTES : ERROR_REPLY_LIMIT_BYTES
+      const read = response.body ? await readAtMost(response.body, limit) : empty
+      // What is left unread is abandoned.
+      if (read.overflow) await response.body?.cancel().catch(() => {})
       return replyResult({
         status,
-        body: read.bytes,
-        overflow: read.overflow,
+        ...read,
         location: status >= 300 && status <= 399 ? response.headers.get('location') : null,
         retryAfterMs,
         durationMs: elapsed(),
       })
     } catch (error) {
       const reason = deadline.signal.aborted
-        ? `timed out after ${timeoutMs} ms${status === null ? '' : ' reading the reply'}`
+        ? timeoutReason(timeoutMs, status)
         : `network error: ${messageOf(error)}`
       return failureResult(reason, { status, durationMs: elapsed(), retryAfterMs })
     } finally {
@@ -105,52 +92,7 @@ export function createFetchSender(
   return { send, close: async () => {} }
 }
 
-async function readCapped(
-  body: ReadableStream<Uint8Array> | null,
-  limit: number,
-): Promise<{ bytes: Uint8Array; overflow: boolean }> {
-  if (!body) return { bytes: new Uint8Array(0), overflow: false }
-  const reader = body.getReader()
-  const chunks: Uint8Array[] = []
-  let size = 0
-  let overflow = false
-  try {
-    for (;;) {
-      const { done, value } = await reader.read()
-      if (done) break
-      if (size + value.byteLength > limit) {
-        chunks.push(value.subarray(0, limit - size))
-        size = limit
-        overflow = true
-        break
-      }
-      chunks.push(value)
-      size += value.byteLength
-    }
-  } finally {
-    if (overflow) await reader.cancel().catch(() => {})
-    reader.releaseLock()
-  }
-  const bytes = new Uint8Array(size)
-  let offset = 0
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset)
-    offset += chunk.byteLength
-  }
-  return { bytes, overflow }
-}
-
-function refusedHost(hostname: string): string | null {
-  const host = hostname.replace(/^\[|\]$/g, '')
-  if (host === 'localhost' || host.endsWith('.localhost')) {
-    return new AddressNotAllowedError(host, 'loopback').message
-  }
-  // Only literal addresses: WHATWG URL parsing already turned `127.1` and `0x7f.1` into
-  // dotted IPv4, and bracketed IPv6 into its canonical text.
-  if (!/^[\d.]+$/.test(host) && !host.includes(':')) return null
-  const verdict = classifyAddress(host)
-  return verdict.allowed ? null : new AddressNotAllowedError(host, verdict.reason).message
-}
+const empty = { body: new Uint8Array(0), overflow: false }
 
 function messageOf(error: unknown): string {
   if (error instanceof Error) return error.message || error.name

@@ -1,36 +1,37 @@
-import { createHmac } from 'node:crypto'
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns'
 import { isIP } from 'node:net'
 import { performance } from 'node:perf_hooks'
-import type { Transform } from 'node:stream'
+import { pipeline, type Readable, type Transform } from 'node:stream'
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib'
 import type { Webhook } from '@joon/core'
-import { type SignWebhookInput, signWebhook } from '@joon/core/webhook'
-import { Agent, buildConnector, type Dispatcher } from 'undici'
-import { AddressNotAllowedError, classifyAddress } from './address-guard.js'
 import {
-  buildRequestHeaders,
+  callTarget,
   ERROR_REPLY_LIMIT_BYTES,
   failureResult,
   parseRetryAfter,
-  parseWebhookUrl,
+  prepareCall,
   REPLY_LIMIT_BYTES,
+  readAtMost,
   replyResult,
   type SendResult,
+  timeoutReason,
   type WebhookDelivery,
   type WebhookSender,
-} from './protocol.js'
+} from '@joon/core/webhook'
+import { Agent, buildConnector, request } from 'undici'
+import { AddressNotAllowedError, classifyAddress } from './address-guard.js'
 
 /**
- * The Node webhook sender, on undici. Node-only (undici, `node:dns`, `node:zlib`): the HTTP app
- * receives a `WebhookSender` by injection, so edge bundles never see this file.
+ * The Node webhook sender: `undici.request` through an agent whose connector refuses private
+ * addresses. Node-only (undici, `node:dns`, `node:zlib`): the HTTP app receives a
+ * `WebhookSender` by injection, so edge bundles never see this file.
  *
  * Every call: one deadline (`timeoutMs`) over DNS, connect, headers and the whole body; the
  * reply decoded here (gzip, deflate, br) and cut at 1 MiB of decoded bytes; redirects never
  * followed; and, unless `allowPrivate`, no connection to an address `classifyAddress` refuses.
  */
 
-export type { SendResult, WebhookDelivery, WebhookSender } from './protocol.js'
+export type { SendResult, WebhookDelivery, WebhookSender } from '@joon/core/webhook'
 
 /** Resolves a hostname to every address it has, like `dns.lookup(name, { all: true })`. */
 export type ResolveHostname = (hostname: string) => Promise<readonly LookupAddress[]>
@@ -48,9 +49,11 @@ export interface WebhookSenderOptions {
   resolve?: ResolveHostname
 }
 
-export function createWebhookSender(options: WebhookSenderOptions): WebhookSender {
+export function createWebhookSender(
+  options: WebhookSenderOptions,
+): WebhookSender & { close(): Promise<void> } {
   const now = options.now ?? Date.now
-  const agent = new Agent({
+  const dispatcher = new Agent({
     connect: guardedConnector({
       allowPrivate: options.allowPrivate,
       resolve: options.resolve,
@@ -62,97 +65,102 @@ export function createWebhookSender(options: WebhookSenderOptions): WebhookSende
     bodyTimeout: 60_000,
   })
 
-  // The same few webhooks are called again and again: their URL is parsed once.
-  const parsedUrl = memoize(parseWebhookUrl)
-
   async function send(webhook: Webhook, delivery: WebhookDelivery): Promise<SendResult> {
     const started = performance.now()
     const elapsed = () => Math.round(performance.now() - started)
     const timeoutMs = Number.isFinite(webhook.timeoutMs) ? webhook.timeoutMs : 10_000
-    const url = parsedUrl(webhook.url)
-    if (typeof url === 'string') return failureResult(url, { status: null, durationMs: elapsed() })
-    let headers: Record<string, string>
+    const call = await prepareCall(webhook, delivery, {
+      userAgent: options.userAgent,
+      nowMs: now(),
+    })
+    if ('failure' in call)
+      return failureResult(call.failure, { status: null, durationMs: elapsed() })
+    const deadline = new AbortController()
+    const timer = setTimeout(() => deadline.abort(), timeoutMs)
+    let status: number | null = null
+    let retryAfterMs: number | null = null
+    let body: Readable | undefined
     try {
-      headers = await buildRequestHeaders(webhook, delivery, {
-        userAgent: options.userAgent,
-        timestampSeconds: Math.floor(now() / 1000),
-        url,
-        sign: signWithNodeCrypto,
+      const response = await request(callTarget(call.url), {
+        method: 'POST',
+        headers: call.headers,
+        body: delivery.body,
+        dispatcher,
+        signal: deadline.signal,
       })
+      body = response.body
+      // Read below (its errors reach the reader); this only keeps a late one after an abort
+      // or `destroy()` from being unhandled.
+      body.on('error', () => {})
+      status = response.statusCode
+      retryAfterMs = parseRetryAfter(headerText(response.headers['retry-after']), now())
+      const location = status >= 300 && status <= 399 ? headerText(response.headers.location) : null
+      const limit = status >= 200 && status <= 299 ? REPLY_LIMIT_BYTES : ERROR_REPLY_LIMIT_BYTES
+      const read = await readCapped(response.body, response.headers, limit)
+      if ('failure' in read) {
+        return failureResult(read.failure, { status, durationMs: elapsed(), retryAfterMs })
+      }
+      return replyResult({ status, ...read, location, retryAfterMs, durationMs: elapsed() })
     } catch (error) {
-      return failureResult(`cannot sign the request: ${messageOf(error)}`, {
-        status: null,
-        durationMs: elapsed(),
-      })
+      const reason = deadline.signal.aborted
+        ? timeoutReason(timeoutMs, status)
+        : networkReason(error)
+      return failureResult(reason, { status, durationMs: elapsed(), retryAfterMs })
+    } finally {
+      clearTimeout(timer)
+      // Whatever is left unread is abandoned: destroying it closes the connection instead of
+      // returning a half-read socket to the pool.
+      if (body && !body.readableEnded) body.destroy()
     }
-    const exchange = new Exchange(timeoutMs, now)
-    try {
-      agent.dispatch(
-        {
-          origin: url.origin,
-          path: `${url.pathname}${url.search}`,
-          method: 'POST',
-          headers,
-          body: delivery.body,
-        },
-        exchange,
-      )
-    } catch (error) {
-      exchange.onResponseError(null, error as Error)
-    }
-    const ended = await exchange.ended
-    const { status, retryAfterMs } = ended
-    if ('failure' in ended) {
-      return failureResult(ended.failure, { status, durationMs: elapsed(), retryAfterMs })
-    }
-    return replyResult({ ...ended, durationMs: elapsed() })
   }
 
   let closing: Promise<void> | undefined
   return {
     send,
     close: () => {
-      closing ??= agent.close()
+      closing ??= dispatcher.close()
       return closing
     },
   }
 }
 
 /**
- * `signWebhook` with node:crypto's HMAC: the same bytes, synchronously, in about 3 µs instead of
- * the 30 µs WebCrypto takes on Node (a thread-pool round trip per call), which matters on a
- * synchronous webhook's critical path. Only canonical base64 secrets take this path, where Node's
- * decoder and the one `signWebhook` mirrors (`@stablelib/base64`) provably agree; anything else
- * goes to `signWebhook` itself. A test compares both over many random secrets.
+ * Reads a reply body, decoded (gzip, deflate, br, in the order listed), until `limit` decoded
+ * bytes; past it, stops (`overflow`). A plain body announcing more than the limit is refused
+ * unread. The decoders are streams that respect backpressure, so a compression bomb never
+ * expands much beyond the cap.
  */
-export function signWithNodeCrypto(input: SignWebhookInput): string | Promise<string> {
-  const key = keyOf(input.secret)
-  if (!key) return signWebhook(input)
-  const mac = createHmac('sha256', key)
-    .update(`${input.id}.${input.timestamp}.${input.body}`)
-    .digest('base64')
-  return `v1,${mac}`
-}
-
-const CANONICAL_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}(?:==)?|[A-Za-z0-9+/]{3}=?)?$/
-
-/** A secret's HMAC key, or null where `signWebhook` decides (see `signWithNodeCrypto`). */
-const keyOf = memoize((secret: string): Buffer | null => {
-  const encoded = secret.startsWith('whsec_') ? secret.slice(6) : secret
-  if (encoded.length < 4 || !CANONICAL_BASE64.test(encoded)) return null
-  const key = Buffer.from(encoded, 'base64')
-  return key.byteLength === 0 ? null : key
-})
-
-/** `fn` remembered for the last few hundred distinct arguments (then forgotten all at once). */
-function memoize<T>(fn: (text: string) => T): (text: string) => T {
-  const known = new Map<string, T>()
-  return (text) => {
-    if (known.has(text)) return known.get(text) as T
-    if (known.size >= 256) known.clear()
-    const value = fn(text)
-    known.set(text, value)
-    return value
+async function readCapped(
+  raw: Readable,
+  headers: Record<string, string | string[] | undefined>,
+  limit: number,
+): Promise<{ body: Uint8Array; overflow: boolean } | { failure: string }> {
+  const contentEncoding = headerText(headers['content-encoding'])
+  const encodings = (contentEncoding === null ? [] : contentEncoding.split(','))
+    .map((coding) => coding.trim().toLowerCase())
+    .filter((coding) => coding !== '' && coding !== 'identity')
+  if (encodings.length > 3)
+    return { failure: `too many content-encodings (${encodings.join(', ')})` }
+  // Codings are listed in the order applied, so they are undone from the last.
+  const decoders: Transform[] = []
+  for (const coding of encodings.toReversed()) {
+    const decoder = createDecoder(coding)
+    if (!decoder) return { failure: `unsupported content-encoding "${coding}"` }
+    decoders.push(decoder)
+  }
+  const contentLength = headerText(headers['content-length'])
+  if (decoders.length === 0 && contentLength !== null && Number(contentLength) > limit) {
+    return { body: new Uint8Array(0), overflow: true }
+  }
+  const decoded: Readable =
+    decoders.length === 0 ? raw : (pipeline([raw, ...decoders], () => {}) as unknown as Readable)
+  try {
+    return await readAtMost(decoded, limit)
+  } catch (error) {
+    if (!isZlibError(error)) throw error
+    return { failure: `reply could not be decoded (${encodings.join(', ')}: ${messageOf(error)})` }
+  } finally {
+    for (const decoder of decoders) decoder.destroy()
   }
 }
 
@@ -270,172 +278,6 @@ function resolveWithSystem(hostname: string): Promise<readonly LookupAddress[]> 
       error ? reject(error) : resolve(addresses),
     )
   })
-}
-
-/** How one call ended: a reply (its body read up to the cap) or the reason it failed. */
-type Ended = { status: number | null; retryAfterMs: number | null } & (
-  | { status: number; body: Uint8Array; overflow: boolean; location: string | null }
-  | { failure: string }
-)
-
-/**
- * One call, as undici's low-level `dispatch` handler: about half the CPU of `request()`, which
- * wraps every reply in a stream. One deadline over DNS, connect, headers and body; the reply
- * decoded (gzip, deflate, br, in the order listed) and read until `limit` decoded bytes, then
- * the call is aborted, which closes the connection instead of returning a half-read socket
- * to the pool. A plain body announcing more than the cap is refused unread. Decoders are
- * streams that respect backpressure, so a compression bomb never expands much beyond the cap.
- */
-class Exchange implements Dispatcher.DispatchHandler {
-  readonly ended: Promise<Ended>
-  #end!: (ended: Ended) => void
-  #done = false
-  /** The reply was read to its end, or the call failed: nothing to abort. */
-  #over = false
-  #controller: Dispatcher.DispatchController | null = null
-  readonly #timer: NodeJS.Timeout
-  readonly #timeoutMs: number
-  readonly #now: () => number
-  #status: number | null = null
-  #retryAfterMs: number | null = null
-  #location: string | null = null
-  #limit = 0
-  #chunks: Buffer[] = []
-  #size = 0
-  /** The decoders of a compressed reply, in the order the body goes through them. */
-  #decoders: Transform[] = []
-  #encodings = ''
-
-  constructor(timeoutMs: number, now: () => number) {
-    this.#timeoutMs = timeoutMs
-    this.#now = now
-    this.ended = new Promise((resolve) => {
-      this.#end = resolve
-    })
-    this.#timer = setTimeout(() => {
-      const reading = this.#status === null ? '' : ' reading the reply'
-      this.#fail(`timed out after ${timeoutMs} ms${reading}`)
-    }, timeoutMs)
-  }
-
-  onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.#controller = controller
-    // The deadline passed while connecting: undici only gets the abort now.
-    if (this.#done) controller.abort(new Error(`timed out after ${this.#timeoutMs} ms`))
-  }
-
-  onResponseStart(
-    _controller: Dispatcher.DispatchController,
-    status: number,
-    headers: Record<string, string | string[] | undefined>,
-  ): void {
-    if (this.#done || status < 200) return // 1xx: the real reply follows
-    this.#status = status
-    this.#retryAfterMs = parseRetryAfter(headerText(headers['retry-after']), this.#now())
-    const isSuccess = status >= 200 && status <= 299
-    if (status >= 300 && status <= 399) this.#location = headerText(headers.location)
-    this.#limit = isSuccess ? REPLY_LIMIT_BYTES : ERROR_REPLY_LIMIT_BYTES
-    const contentEncoding = headerText(headers['content-encoding'])
-    const encodings = (contentEncoding === null ? [] : contentEncoding.split(','))
-      .map((coding) => coding.trim().toLowerCase())
-      .filter((coding) => coding !== '' && coding !== 'identity')
-    if (encodings.length > 3) {
-      this.#fail(`too many content-encodings (${encodings.join(', ')})`)
-      return
-    }
-    // Codings are listed in the order applied, so they are undone from the last.
-    for (const coding of encodings.toReversed()) {
-      const decoder = createDecoder(coding)
-      if (!decoder) {
-        this.#fail(`unsupported content-encoding "${coding}"`)
-        return
-      }
-      this.#decoders.push(decoder)
-    }
-    const contentLength = headerText(headers['content-length'])
-    if (this.#decoders.length === 0) {
-      if (contentLength !== null && Number(contentLength) > this.#limit) this.#finish(true)
-      return
-    }
-    this.#encodings = encodings.join(', ')
-    for (const [i, decoder] of this.#decoders.entries()) {
-      decoder.on('error', (error) => this.#decodingFailed(error))
-      const next = this.#decoders[i + 1]
-      if (next) decoder.pipe(next)
-    }
-    const last = this.#decoders.at(-1)!
-    last.on('data', (chunk: Buffer) => this.#take(chunk))
-    last.on('end', () => this.#finish(false))
-  }
-
-  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.#done) return
-    const first = this.#decoders[0]
-    if (!first) this.#take(chunk)
-    else if (!first.write(chunk)) {
-      controller.pause()
-      first.once('drain', () => controller.resume())
-    }
-  }
-
-  onResponseEnd(): void {
-    this.#over = true
-    if (this.#done) return
-    const first = this.#decoders[0]
-    if (first) first.end()
-    else this.#finish(false)
-  }
-
-  onResponseError(_controller: Dispatcher.DispatchController | null, error: Error): void {
-    this.#over = true
-    this.#fail(networkReason(error))
-  }
-
-  #take(chunk: Buffer): void {
-    if (this.#done) return
-    if (this.#size + chunk.byteLength > this.#limit) {
-      this.#chunks.push(chunk.subarray(0, this.#limit - this.#size))
-      this.#size = this.#limit
-      this.#finish(true)
-    } else {
-      this.#chunks.push(chunk)
-      this.#size += chunk.byteLength
-    }
-  }
-
-  #decodingFailed(error: unknown): void {
-    this.#fail(
-      isZlibError(error)
-        ? `reply could not be decoded (${this.#encodings}: ${messageOf(error)})`
-        : messageOf(error),
-    )
-  }
-
-  #finish(overflow: boolean): void {
-    if (this.#done || this.#status === null) return
-    const body = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks)
-    this.#settle({
-      status: this.#status,
-      retryAfterMs: this.#retryAfterMs,
-      body,
-      overflow,
-      location: this.#location,
-    })
-  }
-
-  #fail(reason: string): void {
-    if (this.#done) return
-    this.#settle({ failure: reason, status: this.#status, retryAfterMs: this.#retryAfterMs })
-  }
-
-  #settle(ended: Ended): void {
-    this.#done = true
-    clearTimeout(this.#timer)
-    for (const decoder of this.#decoders) decoder.destroy()
-    // Whatever is left unread is abandoned: aborting closes the connection.
-    if (!this.#over) this.#controller?.abort(new Error('the call is over'))
-    this.#end(ended)
-  }
 }
 
 function createDecoder(coding: string): Transform | undefined {

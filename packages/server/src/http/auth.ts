@@ -1,33 +1,84 @@
 import type { MiddlewareHandler } from 'hono'
 import { ApiError } from './errors.js'
+import { RateLimiter } from './rate-limit.js'
 
 const encoder = new TextEncoder()
 
-async function digest(text: string): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(text)))
+/** Wrong admin tokens one client address may send at once before it is throttled. */
+export const ADMIN_AUTH_FAILURE_BURST = 5
+/** Then one more guess every 12 s: about 7,200 a day, nothing against a 16-character token. */
+export const ADMIN_AUTH_FAILURES_PER_MINUTE = 5
+
+/**
+ * Compares in a time that depends on the expected token's length only, whatever the given
+ * one's length or how many leading bytes match. Synchronous on purpose: see `adminAuth`.
+ */
+function sameToken(given: string, wanted: Uint8Array): boolean {
+  const bytes = encoder.encode(given)
+  let diff = bytes.length ^ wanted.length
+  for (let i = 0; i < wanted.length; i++) diff |= (wanted[i] ?? 0) ^ (bytes[i] ?? 0)
+  return diff === 0
+}
+
+export interface AdminAuthOptions {
+  /** The client address failures are counted by (the same rule as the chat rate limit). */
+  clientAddress?: ((request: Request, env: unknown) => string) | undefined
+  now?: (() => number) | undefined
 }
 
 /**
- * Bearer-token check for the admin API. Both sides are hashed first so the comparison takes
- * the same time whatever the token's length or how many leading bytes match.
+ * Bearer-token check for the admin API, in constant time (`sameToken`).
+ *
+ * Not `hono/bearer-auth`, which compares the same way: the throttle below has to sit between
+ * reading the token and comparing it (a throttled guess must not be checked at all), and its
+ * refusals must be the contract's JSON errors (401 with `www-authenticate`, 429 with
+ * `retry-after`), where bearer-auth answers with its own responses.
+ *
+ * Failed attempts are throttled per client address. Each check first takes a "failure"
+ * token from the address's bucket and gives it back if the token was right, so parallel
+ * guesses cannot all be checked before the first one fails, and a right token costs nothing.
+ * Once the bucket is empty every admin request from that address, the right token included,
+ * gets 429 until it refills: a throttled guess must not be checked at all, or a 200 among the
+ * 429s would still give the token away.
  */
-export function adminAuth(token: string | undefined): MiddlewareHandler {
-  const expected = token ? digest(token) : null
+export function adminAuth(
+  token: string | undefined,
+  options: AdminAuthOptions = {},
+): MiddlewareHandler {
+  const expected = token ? encoder.encode(token) : null
+  const failures = new RateLimiter(ADMIN_AUTH_FAILURES_PER_MINUTE, {
+    burst: ADMIN_AUTH_FAILURE_BURST,
+    ...(options.now ? { now: options.now } : {}),
+  })
+  const clientAddress = options.clientAddress ?? (() => 'unknown')
   return async (c, next) => {
     if (!expected) {
       throw new ApiError(404, 'admin_disabled', 'The admin API is disabled: set JOON_ADMIN_TOKEN.')
     }
-    const header = c.req.header('authorization') ?? ''
-    const match = /^Bearer\s+(.+)$/i.exec(header)
-    const given = await digest(match?.[1]?.trim() ?? '')
-    const wanted = await expected
-    let diff = match ? 0 : 1
-    for (let i = 0; i < wanted.length; i++) diff |= (wanted[i] ?? 0) ^ (given[i] ?? 0)
-    if (diff !== 0) {
-      throw new ApiError(401, 'unauthorized', 'Missing or wrong admin token.', undefined, {
+    const refused = () =>
+      new ApiError(401, 'unauthorized', 'Missing or wrong admin token.', undefined, {
         'www-authenticate': 'Bearer',
       })
+    const match = /^Bearer\s+(.+)$/i.exec(c.req.header('authorization') ?? '')
+    // No token at all is no guess: it is refused without counting.
+    if (!match) throw refused()
+    const address = clientAddress(c.req.raw, c.env)
+    const waitMs = failures.take(address)
+    if (waitMs > 0) {
+      throw new ApiError(
+        429,
+        'too_many_failed_sign_ins',
+        'Too many wrong admin tokens from this address; wait before trying again.',
+        undefined,
+        { 'retry-after': String(Math.ceil(waitMs / 1000)) },
+      )
     }
+    // Taken, compared and given back in one synchronous step: a right token never holds a
+    // failure token while other requests look at the bucket, so an operator's parallel
+    // requests after a typo or two are not refused (an await here once let six console
+    // requests in flight empty a bucket of five and get 429).
+    if (!sameToken(match[1]?.trim() ?? '', expected)) throw refused()
+    failures.giveBack(address)
     await next()
   }
 }

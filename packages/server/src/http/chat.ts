@@ -1,10 +1,13 @@
 import { ReplyRequest, StartRequest } from '@joon/core'
 import { Hono } from 'hono'
-import { replyToConversation, startConversation, type TurnDeps } from '../conversation.js'
-import { readJson } from './body.js'
-import { openCors } from './cors.js'
+import { cors } from 'hono/cors'
+import type { z } from 'zod'
+import { botOf, replyToConversation, startConversation, type TurnDeps } from '../conversation.js'
+import { jsonBody } from './body.js'
 import { ApiError, notFound } from './errors.js'
+import { describe } from './openapi.js'
 import type { RateLimiter } from './rate-limit.js'
+import { ConversationView, StartedConversation, Turn } from './schemas.js'
 import { conversationView } from './views.js'
 
 export const CHAT_BODY_LIMIT = 64 * 1024
@@ -34,27 +37,70 @@ export function chatRoutes({
     }
   }
   return new Hono()
-    .use(openCors({ methods: ['GET', 'POST'], maxAgeSeconds: 86_400 }))
+    .use(cors({ origin: '*', allowMethods: ['GET', 'POST'], maxAge: 86_400 }))
     .use(async (c, next) => {
       if (c.req.method !== 'OPTIONS') limit(addressLimiter, clientAddress(c.req.raw, c.env))
       await next()
     })
-    .post('/bots/:botId/conversations', async (c) => {
-      const body = await readJson(c, StartRequest, { maxBytes: CHAT_BODY_LIMIT, emptyAs: {} })
-      const started = await startConversation(deps, c.req.param('botId'), body.variables)
-      return c.json(started, 201)
-    })
-    .post('/conversations/:id/replies', async (c) => {
-      const id = c.req.param('id')
-      limit(conversationLimiter, id)
-      const body = await readJson(c, ReplyRequest, { maxBytes: CHAT_BODY_LIMIT })
-      return c.json(await replyToConversation(deps, id, body.text), 200)
-    })
-    .get('/conversations/:id', async (c) => {
-      const id = c.req.param('id')
-      const record = await deps.store.getConversation(id)
-      if (!record) throw notFound('Conversation', id)
-      const bot = await deps.store.getBot(record.botId)
-      return c.json(conversationView(record, bot), 200)
-    })
+    .post(
+      '/bots/:botId/conversations',
+      describe(
+        'Chat',
+        'Start a conversation',
+        { 201: StartedConversation },
+        {
+          description:
+            'Runs the bot from its start block until it waits for the visitor. `variables` start the context (hidden fields).',
+        },
+      ),
+      jsonBody(StartRequest, { maxBytes: CHAT_BODY_LIMIT, emptyAs: {} }),
+      async (c) => {
+        const { variables } = c.req.valid('json')
+        const started: z.infer<typeof StartedConversation> = await startConversation(
+          deps,
+          c.req.param('botId'),
+          variables,
+        )
+        return c.json(started, 201)
+      },
+    )
+    .post(
+      '/conversations/:id/replies',
+      describe(
+        'Chat',
+        'Reply to the bot',
+        { 200: Turn },
+        {
+          description:
+            'An invalid answer is not an HTTP error: the responses carry the retry prompt and `input` asks again. 409 once the conversation has ended.',
+        },
+      ),
+      async (c, next) => {
+        limit(conversationLimiter, c.req.param('id'))
+        await next()
+      },
+      jsonBody(ReplyRequest, { maxBytes: CHAT_BODY_LIMIT }),
+      async (c) => {
+        const { text } = c.req.valid('json')
+        const turn: z.infer<typeof Turn> = await replyToConversation(deps, c.req.param('id'), text)
+        return c.json(turn, 200)
+      },
+    )
+    .get(
+      '/conversations/:id',
+      describe(
+        'Chat',
+        'Read a conversation',
+        { 200: ConversationView },
+        {
+          description: 'Its messages and what to ask next; never its context.',
+        },
+      ),
+      async (c) => {
+        const id = c.req.param('id')
+        const record = await deps.store.getConversation(id)
+        if (!record) throw notFound('Conversation', id)
+        return c.json(conversationView(record, await botOf(deps.store, record)), 200)
+      },
+    )
 }

@@ -38,6 +38,12 @@ export class RateLimiter {
     return 0
   }
 
+  /** Returns a token taken by `take` (capped at the burst): the request did not count. */
+  giveBack(key: string): void {
+    const bucket = this.buckets.get(key)
+    if (bucket) bucket.tokens = Math.min(this.burst, bucket.tokens + 1)
+  }
+
   /** Buckets that have refilled are the same as absent ones: drop them. */
   private evictFull(now: number) {
     for (const [key, bucket] of this.buckets) {

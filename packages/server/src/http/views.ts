@@ -1,18 +1,31 @@
 import { type Bot, type ConversationState, currentInput, transcriptOf } from '@joon/core'
+import type { z } from 'zod'
 import type { ConversationRecord, DeliveryRecord } from '../store/types.js'
+import type { AdminConversationView, ConversationView, DeliveryView } from './schemas.js'
 
-/** The chat view of a conversation: never the context, which may hold webhook replies. */
-export function conversationView(record: ConversationRecord, bot: Bot | null) {
+/**
+ * The chat view of a conversation: never the context, which may hold webhook replies. `bot`
+ * is the version it runs on; null when that bot was deleted, and then a live conversation
+ * still offers a text box: the visitor's next reply gets the notice that it ended.
+ */
+export function conversationView(
+  record: ConversationRecord,
+  bot: Bot | null,
+): z.infer<typeof ConversationView> {
+  const { state } = record
   return {
     conversationId: record.id,
     botId: record.botId,
-    messages: record.state.messages,
-    input: bot ? currentInput(bot, record.state) : null,
-    ended: record.state.ended,
+    messages: state.messages,
+    input: bot ? currentInput(bot, state) : state.ended ? null : { type: 'text' as const },
+    ended: state.ended,
   }
 }
 
-export function adminConversationView(record: ConversationRecord, bot: Bot | null) {
+export function adminConversationView(
+  record: ConversationRecord,
+  bot: Bot | null,
+): z.infer<typeof AdminConversationView> {
   return {
     ...conversationView(record, bot),
     context: contextObject(record.state),
@@ -29,7 +42,7 @@ function contextObject(state: ConversationState): Record<string, unknown> {
   return context
 }
 
-export function deliveryView(delivery: DeliveryRecord) {
+export function deliveryView(delivery: DeliveryRecord): z.infer<typeof DeliveryView> {
   return {
     id: delivery.id,
     webhook: delivery.webhook,

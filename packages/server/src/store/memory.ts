@@ -1,36 +1,36 @@
 import type { Bot, ConversationState, Webhook } from '@joon/core'
-import { cleanAttempt, leaseLimits, ParsedBots, roundRobin } from './shared.js'
+import { compareCodeUnits, isVersionNumber, ParsedBots } from './bots.js'
 import {
-  type AttemptCompletion,
-  type AttemptRecord,
-  type ConversationRecord,
-  type ConversationUpdate,
-  type DeliveryCountQuery,
-  type DeliveryDetail,
-  type DeliveryQuery,
-  type DeliveryRecord,
-  type DeliveryStatus,
-  type LeaseOptions,
-  type NewConversation,
-  type NewDelivery,
-  type PutResult,
-  type Store,
-  StoreConflictError,
-} from './types.js'
+  type ConversationRow,
+  collectPage,
+  compareNewestFirst,
+  liveBlockOf,
+  reachedText,
+  tallyFunnel,
+  tallyLive,
+  toConversation,
+} from './conversations.js'
+import {
+  completed,
+  conflictError,
+  dueAt,
+  leaseLimits,
+  newDelivery,
+  retried,
+  roundRobin,
+  type StoredDelivery,
+} from './deliveries.js'
+import type * as T from './types.js'
 
-interface StoredConversation {
-  botId: string
-  /** JSON text: a deep copy that nobody can mutate, and the same round-trip SQL stores do. */
-  state: string
-  version: number
-  createdAt: number
-  updatedAt: number
+interface StoredBotVersion extends T.BotVersionInfo {
+  /** JSON text, as the SQL stores keep it. */
+  data: string
 }
 
-interface StoredDelivery extends DeliveryRecord {
-  /** Insertion order, the tie-break after `createdAt`. */
+/** Due times are worked out from the record (`dueAt`), not stored. */
+interface MemoryDelivery extends Omit<StoredDelivery, 'dueAt'> {
+  /** Insertion order: listings go newest first by it. */
   seq: number
-  history: AttemptRecord[]
 }
 
 /**
@@ -38,33 +38,91 @@ interface StoredDelivery extends DeliveryRecord {
  * Lost when the process ends. Each method runs to completion without awaiting, so every
  * write is atomic as far as other callers can tell.
  */
-export class MemoryStore implements Store {
-  readonly #bots = new Map<string, string>()
+export class MemoryStore implements T.Store {
+  /** Each bot's versions, oldest first. */
+  readonly #bots = new Map<string, StoredBotVersion[]>()
+  /** The last version number given to each bot id, kept after a delete: never reused. */
+  readonly #lastVersions = new Map<string, number>()
   readonly #parsedBots = new ParsedBots()
+  /** Live conversations by bot, each with its version and the block it waits on. */
+  readonly #live = new Map<string, Map<string, { version: number | null; block: string }>>()
   readonly #webhooks = new Map<string, string>()
-  readonly #conversations = new Map<string, StoredConversation>()
-  readonly #deliveries = new Map<string, StoredDelivery>()
+  readonly #conversations = new Map<string, ConversationRow>()
+  readonly #deliveries = new Map<string, MemoryDelivery>()
   /** Ids of pending deliveries by webhook, so leasing never walks finished ones. */
   readonly #pending = new Map<string, Set<string>>()
+  /** Pending deliveries retention left behind, deleted once finished. */
+  readonly #retained = new Set<string>()
   #seq = 0
   #closed = false
 
-  async putBot(bot: Bot): Promise<PutResult> {
+  async putBot(bot: Bot, input: T.BotVersionInput = { source: 'api' }): Promise<T.PutBotResult> {
     this.#open()
-    const created = !this.#bots.has(bot.id)
-    this.#bots.set(bot.id, JSON.stringify(bot))
-    return { created }
+    let versions = this.#bots.get(bot.id)
+    const created = versions === undefined
+    if (!versions) {
+      versions = []
+      this.#bots.set(bot.id, versions)
+    }
+    const version = (this.#lastVersions.get(bot.id) ?? 0) + 1
+    this.#lastVersions.set(bot.id, version)
+    versions.push({
+      version,
+      savedAt: input.savedAt ?? Date.now(),
+      source: input.source,
+      file: input.file ?? null,
+      blocks: bot.blocks.length,
+      data: JSON.stringify(bot),
+    })
+    return { created, version }
   }
 
   async getBot(id: string): Promise<Bot | null> {
+    return (await this.getLatestBot(id))?.bot ?? null
+  }
+
+  async getLatestBot(id: string): Promise<T.VersionedBot | null> {
     this.#open()
-    const json = this.#bots.get(id)
-    return json === undefined ? null : this.#parsedBots.get(id, json)
+    const latest = this.#bots.get(id)?.at(-1)
+    if (!latest) return null
+    return { bot: this.#parsedBots.parse(id, latest.version, latest.data), version: latest.version }
+  }
+
+  async getBotVersion(id: string, version: number): Promise<Bot | null> {
+    this.#open()
+    if (!isVersionNumber(version)) return null
+    const cached = this.#parsedBots.get(id, version)
+    if (cached) return cached
+    const stored = this.#bots.get(id)?.find((v) => v.version === version)
+    return stored ? this.#parsedBots.parse(id, version, stored.data) : null
+  }
+
+  async listBotVersions(id: string): Promise<T.BotVersionInfo[]> {
+    this.#open()
+    return (this.#bots.get(id) ?? [])
+      .map(({ version, savedAt, source, file, blocks }) => ({
+        version,
+        savedAt,
+        source,
+        file,
+        blocks,
+      }))
+      .reverse()
+  }
+
+  async countLiveConversations(botId: string): Promise<T.LiveConversations> {
+    this.#open()
+    return tallyLive(
+      [...(this.#live.get(botId)?.values() ?? [])].map((entry) => ({ ...entry, n: 1 })),
+    )
   }
 
   async listBots(): Promise<Bot[]> {
     this.#open()
-    return sortedKeys(this.#bots).map((id) => this.#parsedBots.get(id, this.#bots.get(id)!))
+    return [...this.#bots.keys()].sort(compareCodeUnits).map((id) => {
+      const latest = this.#bots.get(id)!.at(-1)!
+      return this.#parsedBots.parse(id, latest.version, latest.data)
+    })
   }
 
   async deleteBot(id: string): Promise<boolean> {
@@ -73,7 +131,7 @@ export class MemoryStore implements Store {
     return this.#bots.delete(id)
   }
 
-  async putWebhook(webhook: Webhook): Promise<PutResult> {
+  async putWebhook(webhook: Webhook): Promise<T.PutResult> {
     this.#open()
     const created = !this.#webhooks.has(webhook.name)
     this.#webhooks.set(webhook.name, JSON.stringify(webhook))
@@ -97,41 +155,37 @@ export class MemoryStore implements Store {
   }
 
   async createConversation(
-    conversation: NewConversation,
-    outbox: readonly NewDelivery[] = [],
+    conversation: T.NewConversation,
+    outbox: readonly T.NewDelivery[] = [],
   ): Promise<void> {
     this.#open()
     if (this.#conversations.has(conversation.id)) {
-      throw new StoreConflictError(`conversation ${conversation.id} already exists`)
+      throw conflictError('conversation')
     }
     const rows = this.#prepareDeliveries(outbox)
     this.#conversations.set(conversation.id, {
-      botId: conversation.botId,
+      // A row as the SQL stores keep it; the state as JSON text, a copy nobody can mutate.
+      bot_id: conversation.botId,
+      bot_version: conversation.botVersion ?? null,
       state: JSON.stringify(conversation.state),
       version: 1,
-      createdAt: conversation.now,
-      updatedAt: conversation.now,
+      created_at: conversation.now,
+      updated_at: conversation.now,
+      reached: reachedText(conversation.reached) ?? '[]',
     })
     for (const row of rows) this.#insert(row)
+    this.#setLive(conversation.id, this.#conversations.get(conversation.id)!, conversation.state)
   }
 
-  async getConversation(id: string): Promise<ConversationRecord | null> {
+  async getConversation(id: string): Promise<T.ConversationRecord | null> {
     this.#open()
     const stored = this.#conversations.get(id)
-    if (stored === undefined) return null
-    return {
-      id,
-      botId: stored.botId,
-      state: JSON.parse(stored.state) as ConversationState,
-      version: stored.version,
-      createdAt: stored.createdAt,
-      updatedAt: stored.updatedAt,
-    }
+    return stored === undefined ? null : toConversation(id, stored)
   }
 
   async updateConversation(
-    update: ConversationUpdate,
-    outbox: readonly NewDelivery[] = [],
+    update: T.ConversationUpdate,
+    outbox: readonly T.NewDelivery[] = [],
   ): Promise<boolean> {
     this.#open()
     const stored = this.#conversations.get(update.id)
@@ -139,57 +193,162 @@ export class MemoryStore implements Store {
     const rows = this.#prepareDeliveries(outbox)
     stored.state = JSON.stringify(update.state)
     stored.version += 1
-    stored.updatedAt = update.now
+    stored.updated_at = update.now
+    stored.reached = reachedText(update.reached) ?? stored.reached
     for (const row of rows) this.#insert(row)
+    this.#setLive(update.id, stored, update.state)
     return true
   }
 
-  async recordDelivery(delivery: NewDelivery): Promise<void> {
+  async listConversations(query: T.ConversationQuery): Promise<T.ConversationPage> {
+    this.#open()
+    // Tests and edge runtimes: a scan and a sort per page is plenty.
+    const rows: T.ConversationRecord[] = []
+    for (const [id, row] of this.#conversations) {
+      if (query.botId !== undefined && row.bot_id !== query.botId) continue
+      if (query.since !== undefined && row.created_at < query.since) continue
+      if (query.until !== undefined && row.created_at >= query.until) continue
+      const record = toConversation(id, row)
+      if (query.ended !== undefined && record.state.ended !== query.ended) continue
+      if (query.after && compareNewestFirst(query.after, record) >= 0) continue
+      rows.push(record)
+    }
+    rows.sort(compareNewestFirst)
+    return collectPage(query, (after, count) => {
+      const start = after ? rows.findIndex((row) => compareNewestFirst(after, row) < 0) : 0
+      return start < 0 ? [] : rows.slice(start, start + count)
+    })
+  }
+
+  async funnel(botId: string, range: T.TimeRange = {}): Promise<T.FunnelCounts> {
+    this.#open()
+    let conversations = 0
+    const reached: { block: string; n: number }[] = []
+    const live: { block: string; n: number }[] = []
+    for (const [id, row] of this.#conversations) {
+      if (row.bot_id !== botId) continue
+      if (range.since !== undefined && row.created_at < range.since) continue
+      if (range.until !== undefined && row.created_at >= range.until) continue
+      conversations++
+      const record = toConversation(id, row)
+      for (const block of record.reached) reached.push({ block, n: 1 })
+      const waiting = liveBlockOf(record.state)
+      if (waiting !== null) live.push({ block: waiting, n: 1 })
+    }
+    return tallyFunnel(conversations, reached, live)
+  }
+
+  async deleteConversation(id: string): Promise<boolean> {
+    this.#open()
+    const row = this.#conversations.get(id)
+    if (!row) return false
+    this.#drop(id, row, () => true)
+    return true
+  }
+
+  async deleteStaleConversations(before: number, limit: number): Promise<number> {
+    this.#open()
+    for (const id of this.#retained) {
+      const delivery = this.#deliveries.get(id)
+      if (delivery?.status !== 'pending') {
+        this.#deliveries.delete(id)
+        this.#retained.delete(id)
+      }
+    }
+    const stale = [...this.#conversations]
+      .filter(([, row]) => row.updated_at < before)
+      .sort(([, a], [, b]) => a.created_at - b.created_at)
+      .slice(0, Math.max(0, Math.floor(limit)))
+    for (const [id, row] of stale) {
+      this.#drop(id, row, (delivery) => {
+        if (delivery.status !== 'pending') return true
+        this.#retained.add(delivery.id)
+        return false
+      })
+    }
+    return stale.length
+  }
+
+  async listRetainedDeliveries(): Promise<T.DeliveryDetail[]> {
+    this.#open()
+    const details: T.DeliveryDetail[] = []
+    for (const id of this.#retained) {
+      const detail = await this.getDelivery(id)
+      if (detail) details.push(detail)
+    }
+    return details
+  }
+
+  async deleteDeliveries(ids: readonly string[]): Promise<number> {
+    this.#open()
+    let deleted = 0
+    for (const id of ids) {
+      const row = this.#deliveries.get(id)
+      if (!row) continue
+      this.#setStatus(row, 'failed')
+      this.#deliveries.delete(id)
+      this.#retained.delete(id)
+      deleted++
+    }
+    return deleted
+  }
+
+  /** Deletes a conversation and those of its deliveries `deletes` says go. */
+  #drop(id: string, row: ConversationRow, deletes: (delivery: MemoryDelivery) => boolean) {
+    this.#conversations.delete(id)
+    const live = this.#live.get(row.bot_id)
+    live?.delete(id)
+    if (live?.size === 0) this.#live.delete(row.bot_id)
+    for (const delivery of [...this.#deliveries.values()]) {
+      if (delivery.conversationId !== id || !deletes(delivery)) continue
+      this.#setStatus(delivery, 'failed')
+      this.#deliveries.delete(delivery.id)
+    }
+  }
+
+  async recordDelivery(delivery: T.NewDelivery): Promise<void> {
     this.#open()
     const [row] = this.#prepareDeliveries([delivery])
     if (row) this.#insert(row)
   }
 
-  async leaseDueDeliveries(options: LeaseOptions): Promise<DeliveryRecord[]> {
+  async leaseDueDeliveries(options: T.LeaseOptions): Promise<T.DeliveryRecord[]> {
     this.#open()
     const { total, perWebhook } = leaseLimits(options.limit, options.perWebhookLimit)
     if (total === 0 || perWebhook === 0) return []
-    const queues: StoredDelivery[][] = []
+    const queues: MemoryDelivery[][] = []
     const skip = new Set(options.skipWebhooks)
     for (const [webhook, ids] of this.#pending) {
       if (skip.has(webhook)) continue
-      const due: StoredDelivery[] = []
+      const due: MemoryDelivery[] = []
       for (const id of ids) {
         const row = this.#deliveries.get(id)
         if (row && dueAt(row) <= options.now) due.push(row)
       }
       if (due.length === 0) continue
-      due.sort(byDue)
+      due.sort((a, b) => dueAt(a) - dueAt(b) || a.seq - b.seq)
       queues.push(due.slice(0, perWebhook))
     }
-    queues.sort((a, b) => byDue(a[0]!, b[0]!))
-    const picked = roundRobin(queues, total)
-    for (const row of picked) {
+    return roundRobin(queues, total).map((row) => {
       row.leaseOwner = options.owner
       row.leaseUntil = options.now + options.leaseMs
-    }
-    return picked.map(toRecord)
+      return toRecord(row)
+    })
   }
 
-  async completeAttempt(completion: AttemptCompletion): Promise<boolean> {
+  async completeAttempt(completion: T.AttemptCompletion): Promise<boolean> {
     this.#open()
     const row = this.#deliveries.get(completion.id)
     if (row?.status !== 'pending' || row.leaseOwner !== completion.owner) return false
-    const attempt = cleanAttempt(completion.attempt)
-    row.history.push(attempt)
+    const done = completed(completion)
+    row.history.push(done.attempt)
     row.attempts += 1
-    row.lastStatus = attempt.status
-    row.lastError = attempt.error
+    row.lastStatus = done.attempt.status
+    row.lastError = done.attempt.error
     row.leaseOwner = null
     row.leaseUntil = null
-    const { outcome } = completion
-    row.nextAttemptAt = outcome.status === 'pending' ? outcome.nextAttemptAt : null
-    if (outcome.status !== 'pending') this.#setStatus(row, outcome.status)
+    row.nextAttemptAt = done.nextAttemptAt
+    this.#setStatus(row, done.status)
     return true
   }
 
@@ -206,23 +365,17 @@ export class MemoryStore implements Store {
     return released
   }
 
-  async completeAttempts(completions: readonly AttemptCompletion[]): Promise<boolean[]> {
-    const results: boolean[] = []
-    for (const completion of completions) results.push(await this.completeAttempt(completion))
-    return results
-  }
-
-  async getDelivery(id: string): Promise<DeliveryDetail | null> {
+  async getDelivery(id: string): Promise<T.DeliveryDetail | null> {
     this.#open()
     const row = this.#deliveries.get(id)
     if (!row) return null
     return { ...toRecord(row), history: row.history.map((attempt) => ({ ...attempt })) }
   }
 
-  async listDeliveries(query: DeliveryQuery): Promise<DeliveryRecord[]> {
+  async listDeliveries(query: T.DeliveryQuery): Promise<T.DeliveryRecord[]> {
     this.#open()
     const limit = Math.max(0, Math.floor(query.limit))
-    const rows: StoredDelivery[] = []
+    const rows: MemoryDelivery[] = []
     for (const row of this.#deliveries.values()) {
       if (query.webhook !== undefined && row.webhook !== query.webhook) continue
       if (query.status !== undefined && row.status !== query.status) continue
@@ -231,21 +384,20 @@ export class MemoryStore implements Store {
       }
       rows.push(row)
     }
-    rows.sort((a, b) => b.createdAt - a.createdAt || b.seq - a.seq)
+    rows.sort((a, b) => b.seq - a.seq)
     return rows.slice(0, limit).map(toRecord)
   }
 
-  async retryDelivery(id: string, now: number): Promise<DeliveryRecord | null> {
+  async retryDelivery(id: string, now: number): Promise<T.DeliveryRecord | null> {
     this.#open()
     const row = this.#deliveries.get(id)
     if (!row) return null
-    if (row.status !== 'pending') {
-      this.#setStatus(row, 'pending')
-      row.nextAttemptAt = now
-      row.leaseOwner = null
-      row.leaseUntil = null
-    } else if (row.leaseUntil === null || row.leaseUntil <= now) {
-      row.nextAttemptAt = Math.min(row.nextAttemptAt ?? now, now)
+    const change = retried(row, now)
+    if (change) {
+      this.#setStatus(row, change.status)
+      row.nextAttemptAt = change.nextAttemptAt
+      row.leaseOwner = change.leaseOwner
+      row.leaseUntil = change.leaseUntil
     }
     return toRecord(row)
   }
@@ -262,7 +414,7 @@ export class MemoryStore implements Store {
     return next
   }
 
-  async countDeliveries(query: DeliveryCountQuery = {}): Promise<number> {
+  async countDeliveries(query: T.DeliveryCountQuery = {}): Promise<number> {
     this.#open()
     let count = 0
     for (const row of this.#deliveries.values()) {
@@ -286,44 +438,27 @@ export class MemoryStore implements Store {
   }
 
   /** Builds the rows first and checks every id, so a refused write changes nothing. */
-  #prepareDeliveries(outbox: readonly NewDelivery[]): StoredDelivery[] {
+  #prepareDeliveries(outbox: readonly T.NewDelivery[]): MemoryDelivery[] {
     const ids = new Set<string>()
     for (const delivery of outbox) {
       if (this.#deliveries.has(delivery.id) || ids.has(delivery.id)) {
-        throw new StoreConflictError(`delivery ${delivery.id} already exists`)
+        throw conflictError('delivery')
       }
       ids.add(delivery.id)
     }
     return outbox.map((delivery) => {
-      const status = delivery.status ?? 'pending'
-      const attempt = delivery.attempt ? cleanAttempt(delivery.attempt) : null
-      return {
-        seq: 0,
-        id: delivery.id,
-        webhook: delivery.webhook,
-        conversationId: delivery.conversationId,
-        async: delivery.async,
-        status,
-        body: delivery.body,
-        attempts: attempt ? 1 : 0,
-        lastStatus: attempt ? attempt.status : null,
-        lastError: attempt ? attempt.error : null,
-        createdAt: delivery.createdAt,
-        nextAttemptAt: status === 'pending' ? (delivery.nextAttemptAt ?? delivery.createdAt) : null,
-        leaseOwner: status === 'pending' ? (delivery.lease?.owner ?? null) : null,
-        leaseUntil: status === 'pending' ? (delivery.lease?.until ?? null) : null,
-        history: attempt ? [attempt] : [],
-      }
+      const { dueAt: _computed, ...row } = newDelivery(delivery)
+      return { ...row, seq: 0 }
     })
   }
 
-  #insert(row: StoredDelivery) {
+  #insert(row: MemoryDelivery) {
     row.seq = ++this.#seq
     this.#deliveries.set(row.id, row)
     if (row.status === 'pending') this.#pendingOf(row.webhook).add(row.id)
   }
 
-  #setStatus(row: StoredDelivery, status: DeliveryStatus) {
+  #setStatus(row: MemoryDelivery, status: T.DeliveryStatus) {
     if (row.status === 'pending' && status !== 'pending') {
       const ids = this.#pending.get(row.webhook)
       ids?.delete(row.id)
@@ -332,6 +467,21 @@ export class MemoryStore implements Store {
       this.#pendingOf(row.webhook).add(row.id)
     }
     row.status = status
+  }
+
+  #setLive(id: string, stored: ConversationRow, state: ConversationState): void {
+    let live = this.#live.get(stored.bot_id)
+    const block = liveBlockOf(state)
+    if (block === null) {
+      live?.delete(id)
+      if (live?.size === 0) this.#live.delete(stored.bot_id)
+      return
+    }
+    if (!live) {
+      live = new Map()
+      this.#live.set(stored.bot_id, live)
+    }
+    live.set(id, { version: stored.bot_version, block })
   }
 
   #pendingOf(webhook: string): Set<string> {
@@ -344,15 +494,6 @@ export class MemoryStore implements Store {
   }
 }
 
-/** When a pending delivery can next be leased: when due, and not before its lease ends. */
-function dueAt(row: DeliveryRecord): number {
-  return Math.max(row.nextAttemptAt ?? 0, row.leaseUntil ?? 0)
-}
-
-function byDue(a: StoredDelivery, b: StoredDelivery): number {
-  return dueAt(a) - dueAt(b) || a.seq - b.seq
-}
-
 function sortedKeys(map: Map<string, string>): string[] {
   return [...map.keys()].sort(compareCodeUnits)
 }
@@ -361,12 +502,8 @@ function sortedValues(map: Map<string, string>): string[] {
   return sortedKeys(map).map((key) => map.get(key)!)
 }
 
-/** Plain code-unit order, the same as SQLite's BINARY collation and PostgreSQL's "C". */
-function compareCodeUnits(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0
-}
-
-function toRecord(row: StoredDelivery): DeliveryRecord {
+/** A copy without the store's own fields. */
+function toRecord(row: MemoryDelivery): T.DeliveryRecord {
   return {
     id: row.id,
     webhook: row.webhook,

@@ -1,5 +1,5 @@
-import { createRequire } from 'node:module'
 import type BetterSqlite3 from 'better-sqlite3'
+import { requireOptional } from './optional-dependency.js'
 
 /**
  * The few SQLite calls SqliteStore makes, over two drivers:
@@ -61,7 +61,11 @@ export function openSqliteDatabase(
     if (!sqlite) throw new Error('node:sqlite is not available on this Node.js')
     return wrapNodeSqlite(new sqlite.DatabaseSync(path))
   }
-  const Database = createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3
+  const Database = requireOptional<typeof BetterSqlite3>(
+    'better-sqlite3',
+    `SQLite on Node ${process.versions.node}`,
+    ', or use Node 22.13 or later (its built-in node:sqlite needs nothing)',
+  )
   return wrapBetterSqlite(new Database(path))
 }
 

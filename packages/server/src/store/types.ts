@@ -15,12 +15,29 @@ import type { Bot, ConversationState, Webhook } from '@joon/core'
  * every turn, they are parsed once while unchanged and handed out deep-frozen and shared.
  */
 export interface Store {
-  /** Creates or replaces a bot (by `bot.id`). */
-  putBot(bot: Bot): Promise<PutResult>
+  /**
+   * Saves `bot` as its id's new latest version: 1 for a new id, then 2, 3… Versions are
+   * immutable and all kept. Numbers are never reused, not even after `deleteBot`, so a
+   * conversation pinned to a deleted bot's version never runs a later bot of the same id.
+   * `version.savedAt` defaults to the current time (the one place a store reads the clock).
+   */
+  putBot(bot: Bot, version?: BotVersionInput): Promise<PutBotResult>
+  /** The latest version. */
   getBot(id: string): Promise<Bot | null>
+  /** The latest version and its number (what a new conversation is pinned to). */
+  getLatestBot(id: string): Promise<VersionedBot | null>
+  /** One version of a bot, or null (unknown bot or version, or the bot was deleted). */
+  getBotVersion(id: string, version: number): Promise<Bot | null>
+  /** A bot's versions, newest first; empty for an unknown (or deleted) bot. */
+  listBotVersions(id: string): Promise<BotVersionInfo[]>
+  /** The bot's live (not ended) conversations, by version and by the block each waits on. */
+  countLiveConversations(botId: string): Promise<LiveConversations>
   /** Every bot, ordered by id. */
   listBots(): Promise<Bot[]>
-  /** Whether there was a bot to delete. Its conversations are kept. */
+  /**
+   * Whether there was a bot to delete. Its versions go with it; its conversations are kept
+   * (a live one's next reply tells the visitor the chat has ended).
+   */
   deleteBot(id: string): Promise<boolean>
 
   /** Creates or replaces a webhook (by `webhook.name`). */
@@ -45,6 +62,35 @@ export interface Store {
    * conversation does not exist.
    */
   updateConversation(update: ConversationUpdate, outbox?: readonly NewDelivery[]): Promise<boolean>
+
+  /**
+   * Conversations newest first (by `createdAt`, then id, descending), filtered, in pages:
+   * `after` is the previous page's `next`. Keyset paging on fields that never change, so
+   * paging never repeats or skips a conversation that existed when the first page was read.
+   * `q` keeps those whose variable values or message texts contain it, case-insensitively
+   * (`matchesSearch`).
+   */
+  listConversations(query: ConversationQuery): Promise<ConversationPage>
+  /**
+   * A bot's conversations (started in `[since, until)`), how many reached each block (showed
+   * or ran it at least once) and how many wait on each block (not ended).
+   */
+  funnel(botId: string, range?: TimeRange): Promise<FunnelCounts>
+  /**
+   * Deletes a conversation and every delivery record of it, pending ones included (cancelled:
+   * never attempted again). Whether it existed.
+   */
+  deleteConversation(id: string): Promise<boolean>
+  /**
+   * Retention: deletes up to `limit` conversations not updated since before `before`, the
+   * earliest started first, with their delivery records except pending ones, which stay to be delivered and
+   * go at a later call once finished. Returns how many conversations went.
+   */
+  deleteStaleConversations(before: number, limit: number): Promise<number>
+  /** Delivery records retention left behind while pending (erasure searches them too). */
+  listRetainedDeliveries(): Promise<DeliveryDetail[]>
+  /** Deletes delivery records by id; how many went. */
+  deleteDeliveries(ids: readonly string[]): Promise<number>
 
   /**
    * Records one delivery outside a conversation write. Synchronous calls made during a step
@@ -75,11 +121,6 @@ export interface Store {
    * Returns false, writing nothing, when the lease was lost or the delivery is not pending.
    */
   completeAttempt(completion: AttemptCompletion): Promise<boolean>
-  /**
-   * `completeAttempt` for several deliveries in one write (SQLite: one transaction, which is
-   * most of an attempt's cost). Optional: the worker falls back to one call each.
-   */
-  completeAttempts?(completions: readonly AttemptCompletion[]): Promise<boolean[]>
 
   /**
    * Gives back leases `owner` holds on pending deliveries it will not attempt (a worker
@@ -91,7 +132,7 @@ export interface Store {
   releaseLeases?(owner: string, ids: readonly string[]): Promise<number>
 
   getDelivery(id: string): Promise<DeliveryDetail | null>
-  /** Newest first (by `createdAt`, then insertion order). */
+  /** Newest first: the latest stored first (`createdAt` is not consulted). */
   listDeliveries(query: DeliveryQuery): Promise<DeliveryRecord[]>
   /**
    * Makes a delivery due now: a failed or delivered one goes back to pending (its history is
@@ -117,11 +158,52 @@ export interface PutResult {
   created: boolean
 }
 
+export type BotSource = 'console' | 'api' | 'file'
+
+export interface BotVersionInput {
+  source: BotSource
+  /** Default: now. */
+  savedAt?: number
+  /** The file a `source: 'file'` version was read from, as the operator named it. */
+  file?: string
+}
+
+export interface VersionedBot {
+  bot: Bot
+  version: number
+}
+
+export interface PutBotResult extends PutResult {
+  version: number
+}
+
+export interface BotVersionInfo {
+  version: number
+  savedAt: number
+  source: BotSource
+  /** Set on versions read from a file. */
+  file: string | null
+  /** How many blocks the version has. */
+  blocks: number
+}
+
+export interface LiveConversations {
+  live: number
+  /** Live conversations by the block each waits on (keys in byte order). */
+  byBlock: Record<string, number>
+  /** Live conversations by the bot version each runs on (keys ascending). */
+  byVersion: Record<string, number>
+}
+
 export interface NewConversation {
   id: string
   botId: string
+  /** The bot version the conversation runs on until it ends; omitted: not pinned (null). */
+  botVersion?: number
   state: ConversationState
   now: number
+  /** The blocks it showed or ran (the funnel's "reached"); default none. */
+  reached?: readonly string[]
 }
 
 export interface ConversationUpdate {
@@ -129,16 +211,58 @@ export interface ConversationUpdate {
   expectedVersion: number
   state: ConversationState
   now: number
+  /** Every block it showed or ran so far (replaces the stored set); omitted: unchanged. */
+  reached?: readonly string[]
+}
+
+export interface TimeRange {
+  /** Started at or after (epoch ms). */
+  since?: number
+  /** Started before (epoch ms). */
+  until?: number
+}
+
+export interface ConversationQuery extends TimeRange {
+  botId?: string
+  ended?: boolean
+  q?: string
+  /** At most this many (1..1000). */
+  limit: number
+  after?: ConversationCursor
+}
+
+/** Where a page ended: the last conversation's start time and id. */
+export interface ConversationCursor {
+  createdAt: number
+  id: string
+}
+
+export interface ConversationPage {
+  conversations: ConversationRecord[]
+  /** Null on the last page. */
+  next: ConversationCursor | null
+}
+
+export interface FunnelCounts {
+  conversations: number
+  /** Conversations that showed or ran each block, by block id. */
+  reached: Record<string, number>
+  /** Conversations not ended waiting on each block, by block id. */
+  stoppedHere: Record<string, number>
 }
 
 export interface ConversationRecord {
   id: string
   botId: string
+  /** The bot version it runs on; null when created without one (then: the latest). */
+  botVersion: number | null
   state: ConversationState
   /** 1 when created, +1 on each update. */
   version: number
   createdAt: number
   updatedAt: number
+  /** The blocks it showed or ran, in the order first reached. */
+  reached: string[]
 }
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'failed'
@@ -173,13 +297,6 @@ export interface NewDelivery {
   attempt?: AttemptRecord
   /** Only for pending deliveries; default `createdAt`. */
   nextAttemptAt?: number
-  /**
-   * Only for pending deliveries: stored already leased, as if `leaseDueDeliveries` had just
-   * handed it to `owner`. The inserting process's own worker sends it without a lease of
-   * its own (one write less per delivery); if that process dies first, the delivery is due
-   * again once `until` has passed, like any lease that was not completed.
-   */
-  lease?: { owner: string; until: number }
 }
 
 export interface DeliveryRecord {

@@ -268,7 +268,7 @@ describe('asynchronous webhooks through `joon serve`', () => {
     expect(slow.received).toHaveLength(20)
   }, 60_000)
 
-  it('5. a dead endpoint (refused, and one hanging 10 s) does not delay a healthy one by more than 10%', async () => {
+  it('5. a dead endpoint (refused, and one hanging 10 s) keeps a healthy one at its full share of calls', async () => {
     const healthy = await receiver((_received, response) => {
       setTimeout(() => response.end(), 200)
     })
@@ -291,45 +291,54 @@ describe('asynchronous webhooks through `joon serve`', () => {
     const perWebhook = 16
     const burst = 10 * perWebhook
     let lead = 0
-    /** Time from the first of `burst` healthy conversations until the last delivery arrived. */
+    /**
+     * One burst of healthy conversations: how long until the last delivery arrived, and the
+     * most calls the healthy receiver had open at once (sampled while it runs).
+     */
     const healthyBurst = async () => {
       const before = healthy.received.length
       const startedAt = performance.now()
-      await inParallel(burst, 8, async () => {
-        expect((await converse(server.url, 'to-healthy', { lead: lead++ })).status).toBe(201)
-      })
-      await waitFor(
-        `${burst} healthy deliveries`,
-        () => healthy.received.length >= before + burst,
-        20_000,
-        2,
-      )
+      let peak = 0
+      const sampler = setInterval(() => {
+        peak = Math.max(peak, healthy.open())
+      }, 2)
+      try {
+        await inParallel(burst, 8, async () => {
+          expect((await converse(server.url, 'to-healthy', { lead: lead++ })).status).toBe(201)
+        })
+        await waitFor(
+          `${burst} healthy deliveries`,
+          () => healthy.received.length >= before + burst,
+          20_000,
+          2,
+        )
+      } finally {
+        clearInterval(sampler)
+      }
       const drain = healthy.received.at(-1)!.at - startedAt
       await waitFor('healthy idle', () => healthy.open() === 0)
-      return drain
+      return { drain, peak }
     }
 
-    const baseline = Math.min(await healthyBurst(), await healthyBurst())
+    const alone = await healthyBurst()
 
     await inParallel(120, 8, async (index) => {
       const bot = index % 2 ? 'to-hanging' : 'to-refused'
       expect((await converse(server.url, bot, { lead: lead++ })).status).toBe(201)
     })
-    // This machine is shared and noisy: a stall from elsewhere hits one run, while a real
-    // fairness bug (healthy calls queued behind the hanging ones) costs seconds in every run.
-    // So the best of up to three runs is compared with the best of two without dead endpoints.
-    let crowded = Number.POSITIVE_INFINITY
-    for (let run = 0; run < 3 && crowded >= baseline * 1.1; run++) {
-      await waitFor('the hanging endpoint holds its slots', () => hanging.open() >= perWebhook)
-      crowded = Math.min(crowded, await healthyBurst())
-    }
+    await waitFor('the hanging endpoint holds its slots', () => hanging.open() >= perWebhook)
+    const crowded = await healthyBurst()
     console.log(
-      `fairness (process): healthy alone ${Math.round(baseline)} ms, beside dead ones ${Math.round(crowded)} ms`,
+      `fairness (process): healthy alone ${Math.round(alone.drain)} ms at up to ${alone.peak} calls, beside dead ones ${Math.round(crowded.drain)} ms at up to ${crowded.peak}`,
     )
 
-    // 160 deliveries of 200 ms, 16 at a time: about 2 s either way.
-    expect(baseline).toBeGreaterThan(1_800)
-    expect(crowded).toBeLessThan(baseline * 1.1)
+    // No timing ratio (this machine is shared and noisy): what makes a healthy webhook as fast
+    // beside dead ones is that it keeps its whole share of calls in flight while they hold
+    // theirs. Queued behind the hanging calls, it would peak far below its share.
+    expect(alone.peak).toBe(perWebhook)
+    expect(crowded.peak).toBe(perWebhook)
+    // 160 deliveries of 200 ms, 16 at a time: 2 s at least, whatever the machine.
+    expect(crowded.drain).toBeGreaterThan(1_800)
     // The dead ones were really being tried meanwhile, and are still pending.
     const hangingOnes = await listDeliveries(server.url, { webhook: 'hanging' })
     expect(hangingOnes.every((delivery) => delivery.status === 'pending')).toBe(true)

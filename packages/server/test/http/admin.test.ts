@@ -30,6 +30,28 @@ describe('admin API', () => {
     }
   })
 
+  it('warns when a registered URL is one the address guard will refuse, and saves it', async () => {
+    const guarded = makeApp({ allowPrivateUrls: false })
+    for (const url of ['http://127.0.0.1:8080/hook', 'http://[::1]/hook', 'http://localhost/x']) {
+      const saved = await guarded.admin('PUT', '/webhooks/local', { url })
+      expect(saved.status).toBeLessThan(300)
+      expect(saved.json.warnings).toHaveLength(1)
+      expect(saved.json.warnings[0]).toMatch(
+        /^Calls to this URL will fail: address .* is not allowed \(loopback\); set JOON_ALLOW_PRIVATE_URLS=1/,
+      )
+      expect((await guarded.admin('GET', '/webhooks/local')).json.url).toBe(url)
+    }
+    const publicUrl = await guarded.admin('PUT', '/webhooks/crm', {
+      url: 'https://crm.example.com/x',
+    })
+    expect(publicUrl.json).not.toHaveProperty('warnings')
+    const allowed = makeApp({ allowPrivateUrls: true })
+    const local = await allowed.admin('PUT', '/webhooks/local', {
+      url: 'http://127.0.0.1:8080/hook',
+    })
+    expect(local.json).not.toHaveProperty('warnings')
+  })
+
   it('creates, updates, lists and deletes webhooks', async () => {
     const { admin } = makeApp()
     const hook = {
@@ -68,10 +90,39 @@ describe('admin API', () => {
       expect(result.status, JSON.stringify(body)).toBe(400)
       expect(result.json.error.code).toBe('invalid_body')
     }
-    expect((await admin('PUT', '/webhooks/bad%20name', { url: 'https://ok.example' })).status).toBe(
-      404,
-    )
+    const badName = await admin('PUT', '/webhooks/bad%20name', { url: 'https://ok.example' })
+    expect(badName.status).toBe(400)
+    expect(badName.json.error.code).toBe('invalid_name')
     expect((await admin('GET', '/webhooks')).json.webhooks).toEqual([])
+  })
+
+  it('refuses webhook headers that cannot be sent in HTTP, naming the header', async () => {
+    const { admin } = makeApp()
+    const cases: [Record<string, string>, string][] = [
+      [{ 'X-A': 'é€😀' }, 'X-A'],
+      [{ 'X-Tab-Ok': 'a\tb', 'X-Bell': 'a\u0007b' }, 'X-Bell'],
+      [{ 'X-Nul': 'a\u0000b' }, 'X-Nul'],
+      [{ 'X-Cr': 'a\rb' }, 'X-Cr'],
+      [{ 'X-Del': 'a\u007fb' }, 'X-Del'],
+      [{ 'X Space': 'x' }, 'X Space'],
+      [{ 'X-É': 'x' }, 'X-É'],
+      [{ '': 'x' }, '""'],
+      [{ Host: 'evil.example' }, 'Host'],
+      [{ 'Transfer-Encoding': 'chunked' }, 'Transfer-Encoding'],
+    ]
+    for (const [headers, named] of cases) {
+      const result = await admin('PUT', '/webhooks/crm', { url: 'https://ok.example', headers })
+      expect(result.status, JSON.stringify(headers)).toBe(400)
+      expect(result.json.error.code).toBe('invalid_body')
+      expect(result.json.error.message).toContain(named)
+      expect(result.json.error.issues).toHaveLength(1)
+      expect(result.json.error.issues[0].message).toContain(named)
+    }
+    expect((await admin('GET', '/webhooks')).json.webhooks).toEqual([])
+    const fine = { 'X-Api-Key': 'abc', 'X-Tab': 'a\tb ~!', Authorization: 'Bearer x' }
+    const ok = await admin('PUT', '/webhooks/crm', { url: 'https://ok.example', headers: fine })
+    expect(ok.status).toBe(201)
+    expect(ok.json.headers).toEqual(fine)
   })
 
   it('validates bots against registered webhooks, naming each block', async () => {
@@ -123,7 +174,7 @@ describe('admin API', () => {
 
   it("queues a new async delivery after the retry schedule's first delay", async () => {
     const now = Date.UTC(2026, 0, 1)
-    const { admin, call } = makeApp({ firstAttemptDelayMs: 5000, now: () => now })
+    const { admin, call } = makeApp({ retrySchedule: [5000, 60_000], now: () => now })
     await admin('PUT', '/webhooks/crm', { url: 'https://crm.example.com/hooks' })
     await admin('PUT', '/bots/lead-gen', leadGenBot)
     const start = await call('POST', '/api/v1/bots/lead-gen/conversations', {})

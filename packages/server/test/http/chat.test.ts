@@ -14,6 +14,31 @@ const labels = (responses: { elements: { label: string }[] }[]) =>
   responses.flatMap((instruction) => instruction.elements.map((element) => element.label))
 
 describe('chat API', () => {
+  it('refuses a lone surrogate in a reply as in start variables, and keeps paired ones', async () => {
+    const { call } = await withLeadGen()
+    for (const variables of [{ a: '\ud800' }, { a: { b: ['x\udfff'] } }, { 'k\ud800': 1 }]) {
+      const start = await call('POST', '/api/v1/bots/lead-gen/conversations', { variables })
+      expect(start.status, JSON.stringify(variables)).toBe(400)
+      expect(start.json.error.code).toBe('invalid_body')
+      expect(start.json.error.message).toContain('lone surrogate')
+    }
+    const start = await call('POST', '/api/v1/bots/lead-gen/conversations', {})
+    const id = start.json.conversationId
+    for (const text of ['\ud800', 'Just browsing\udc00', '\udc00\ud800']) {
+      const reply = await call('POST', `/api/v1/conversations/${id}/replies`, { text })
+      expect(reply.status, JSON.stringify(text)).toBe(400)
+      expect(reply.json.error.code).toBe('invalid_body')
+      expect(reply.json.error.message).toContain('text: must not contain a lone surrogate')
+    }
+    // Nothing of the refused replies reached the conversation.
+    const view = await call('GET', `/api/v1/conversations/${id}`)
+    expect(view.json.messages).toHaveLength(1)
+    const ok = await call('POST', `/api/v1/conversations/${id}/replies`, { text: 'Just browsing' })
+    expect(ok.status).toBe(200)
+    const emoji = await call('POST', `/api/v1/conversations/${id}/replies`, { text: '😀' })
+    expect(emoji.status).toBe(200)
+  })
+
   it('holds the lead-generation conversation and queues the async delivery', async () => {
     const { call, admin } = await withLeadGen()
     const start = await call('POST', '/api/v1/bots/lead-gen/conversations', {})

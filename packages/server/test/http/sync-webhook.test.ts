@@ -125,6 +125,17 @@ describe('synchronous webhooks', () => {
     ).toEqual(['Status: delivered (eco) for A-1002'])
   })
 
+  it('stores and shows a lone surrogate from a reply as U+FFFD, so the transcript stays valid UTF-8', async () => {
+    const { reply, admin, id } = await setup((_req, _body, res) =>
+      json(res, 200, '{"delivery_status":"late \\ud800","delivery_method":"eco"}'),
+    )
+    const result = await reply('A-1002')
+    expect(result.json.responses[0].elements[0].label).toBe('Status: late \ufffd (eco) for A-1002')
+    const stored = await admin('GET', `/conversations/${id}`)
+    expect(stored.json.context.delivery_status).toBe('late \ufffd')
+    expect(stored.json.transcript).toContain('Bot: Status: late \ufffd (eco) for A-1002\n')
+  })
+
   it('goes to onError on failure, leaves the context alone and keeps errors from the client', async () => {
     const { reply, admin, id } = await setup((_req, _body, res) =>
       json(res, 500, { secret: 'internal detail' }),

@@ -417,11 +417,13 @@ describe('several `joon serve` instances on one PostgreSQL database', () => {
     const servers = await instances(db, args, SCHEDULE)
 
     expect(await tables()).toEqual([
+      'bot_counters',
+      'bot_versions',
       'bots',
       'conversations',
       'deliveries',
-      'delivery_attempts',
       'joon_schema',
+      'retained_deliveries',
       'webhooks',
     ])
     const versions = await db.query<{ version: number }>('SELECT version FROM joon_schema')

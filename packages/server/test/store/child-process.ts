@@ -8,6 +8,7 @@ import ts from 'typescript'
 
 const storeDir = fileURLToPath(new URL('../../src/store/', import.meta.url))
 const require = createRequire(import.meta.url)
+const coreWebhook = new URL('../../../core/dist/webhook.js', import.meta.url)
 
 /**
  * Compiles the store's TypeScript sources into `dir` as plain ES modules a child `node` can
@@ -29,9 +30,12 @@ export async function compileStore(dir: string, files: string[]): Promise<void> 
       .replace(/from '(better-sqlite3|pg)'/g, (_, name: string) => {
         return `from '${pathToFileURL(require.resolve(name)).href}'`
       })
+      // Built JavaScript, whatever conditions this process resolves with (vitest: source).
+      .replace(/from '@joon\/core\/webhook'/g, () => `from '${coreWebhook.href}'`)
+      // Optional drivers are required from the store's own folder, where they are installed.
       .replace(
-        /\)\('better-sqlite3'\)/g,
-        () => `)(${JSON.stringify(require.resolve('better-sqlite3'))})`,
+        /createRequire\(import\.meta\.url\)/g,
+        () => `createRequire(${JSON.stringify(pathToFileURL(join(storeDir, 'index.ts')).href)})`,
       )
     await writeFile(join(dir, file.replace(/\.ts$/, '.js')), pinned)
   }

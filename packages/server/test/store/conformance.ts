@@ -104,9 +104,9 @@ export function describeStoreConformance(
 
     describe('bots', () => {
       it('puts, reports created then updated, gets, lists by id and deletes', async () => {
-        expect(await store.putBot(bot('b-2'))).toEqual({ created: true })
-        expect(await store.putBot(bot('a-1'))).toEqual({ created: true })
-        expect(await store.putBot(bot('b-2', 'Renamed'))).toEqual({ created: false })
+        expect(await store.putBot(bot('b-2'))).toEqual({ created: true, version: 1 })
+        expect(await store.putBot(bot('a-1'))).toEqual({ created: true, version: 1 })
+        expect(await store.putBot(bot('b-2', 'Renamed'))).toEqual({ created: false, version: 2 })
         expect(await store.getBot('b-2')).toEqual(bot('b-2', 'Renamed'))
         expect(await store.getBot('missing')).toBeNull()
         expect((await store.listBots()).map((b) => b.id)).toEqual(['a-1', 'b-2'])
@@ -148,11 +148,81 @@ export function describeStoreConformance(
         expect(await store.getBot('cached')).toBeNull()
       })
 
+      it('keeps every put as a numbered, immutable version with its source and time', async () => {
+        expect(await store.listBotVersions('lead-gen')).toEqual([])
+        await store.putBot(bot('lead-gen'), { source: 'file', savedAt: T, file: 'bots/lg.json' })
+        await store.putBot(bot('lead-gen', 'Edited'), { source: 'console', savedAt: T + 1 })
+        const third = { ...bot('lead-gen', 'Third'), blocks: [bot('x').blocks[1]!] } as Bot
+        expect(await store.putBot(third, { source: 'api', savedAt: T + 2 })).toEqual({
+          created: false,
+          version: 3,
+        })
+        expect(await store.putBot(bot('other'))).toEqual({ created: true, version: 1 })
+        expect(await store.listBotVersions('lead-gen')).toEqual([
+          { version: 3, savedAt: T + 2, source: 'api', file: null, blocks: 1 },
+          { version: 2, savedAt: T + 1, source: 'console', file: null, blocks: 2 },
+          { version: 1, savedAt: T, source: 'file', file: 'bots/lg.json', blocks: 2 },
+        ])
+        expect(await store.getBot('lead-gen')).toEqual(third)
+        expect(await store.getBotVersion('lead-gen', 1)).toEqual(bot('lead-gen'))
+        expect(await store.getBotVersion('lead-gen', 2)).toEqual(bot('lead-gen', 'Edited'))
+        expect(await store.getBotVersion('lead-gen', 3)).toEqual(third)
+        for (const version of [0, 4, -1, 1.5, Number.NaN, 2 ** 31, 2 ** 53]) {
+          expect(await store.getBotVersion('lead-gen', version)).toBeNull()
+        }
+        expect(await store.getBotVersion('other', 2)).toBeNull()
+        expect(await store.getBotVersion('missing', 1)).toBeNull()
+        // A default put is an API save made now.
+        const [latest] = await store.listBotVersions('other')
+        expect(latest).toMatchObject({ version: 1, source: 'api', file: null })
+        expect(Math.abs(latest!.savedAt - Date.now())).toBeLessThan(60_000)
+      })
+
+      it('hands out a version parsed once, frozen and shared while it is hot', async () => {
+        await store.putBot(bot('hot'))
+        await store.putBot(bot('hot', 'Two'))
+        const one = await store.getBotVersion('hot', 1)
+        expect(await store.getBotVersion('hot', 1)).toBe(one)
+        expect(Object.isFrozen(one)).toBe(true)
+        const two = await store.getBot('hot')
+        expect(await store.getBotVersion('hot', 2)).toBe(two)
+      })
+
+      it('deletes every version, and never reuses a number for a new bot of that id', async () => {
+        await store.putBot(bot('gone'))
+        await store.putBot(bot('gone', 'Two'))
+        expect(await store.getBotVersion('gone', 2)).not.toBeNull()
+        expect(await store.deleteBot('gone')).toBe(true)
+        expect(await store.getBotVersion('gone', 1)).toBeNull()
+        expect(await store.getBotVersion('gone', 2)).toBeNull()
+        expect(await store.listBotVersions('gone')).toEqual([])
+        expect(await store.putBot(bot('gone', 'Reborn'))).toEqual({ created: true, version: 3 })
+        expect(await store.getBotVersion('gone', 2)).toBeNull()
+        expect((await store.listBotVersions('gone')).map((v) => v.version)).toEqual([3])
+        expect(await store.listBots()).toEqual([bot('gone', 'Reborn')])
+      })
+
+      it('numbers racing puts of one bot 1..n with none lost', async () => {
+        const results = await Promise.all(
+          Array.from({ length: 8 }, (_, i) => store.putBot(bot('race', `N${i}`))),
+        )
+        expect(results.map((r) => r.version).sort((a, b) => a - b)).toEqual([
+          1, 2, 3, 4, 5, 6, 7, 8,
+        ])
+        expect(results.filter((r) => r.created)).toHaveLength(1)
+        const latest = results.find((r) => r.version === 8)!
+        const versions = await store.listBotVersions('race')
+        expect(versions.map((v) => v.version)).toEqual([8, 7, 6, 5, 4, 3, 2, 1])
+        expect(await store.getBot('race')).toEqual(
+          await store.getBotVersion('race', latest.version),
+        )
+      })
+
       it('keeps ids that are names of Object.prototype members apart', async () => {
         for (const id of ['constructor', 'toString', 'hasOwnProperty', 'valueOf']) {
           expect(await store.getBot(id)).toBeNull()
           expect(await store.deleteBot(id)).toBe(false)
-          expect(await store.putBot(bot(id))).toEqual({ created: true })
+          expect(await store.putBot(bot(id))).toEqual({ created: true, version: 1 })
         }
         expect((await store.listBots()).map((b) => b.id)).toEqual([
           'constructor',
@@ -202,14 +272,16 @@ export function describeStoreConformance(
       it('creates at version 1 and updates with the expected version', async () => {
         const id = uid('conv')
         const s1 = state('lead-gen', [['email', 'a@example.com']])
-        await store.createConversation({ id, botId: 'lead-gen', state: s1, now: T })
+        await store.createConversation({ id, botId: 'lead-gen', botVersion: 2, state: s1, now: T })
         expect(await store.getConversation(id)).toEqual({
           id,
           botId: 'lead-gen',
+          botVersion: 2,
           state: s1,
           version: 1,
           createdAt: T,
           updatedAt: T,
+          reached: [],
         })
 
         const s2: ConversationState = { ...s1, at: null, waiting: null, ended: true }
@@ -219,10 +291,12 @@ export function describeStoreConformance(
         expect(await store.getConversation(id)).toEqual({
           id,
           botId: 'lead-gen',
+          botVersion: 2,
           state: s2,
           version: 2,
           createdAt: T,
           updatedAt: T + 5,
+          reached: [],
         })
         expect(await store.getConversation('missing')).toBeNull()
       })
@@ -325,6 +399,82 @@ export function describeStoreConformance(
       })
     })
 
+    describe('conversations: bot versions and the live index', () => {
+      function waitingAt(at: string): ConversationState {
+        return { ...state('lead-gen'), at }
+      }
+
+      it('keeps the version a conversation started on, and null when none was given', async () => {
+        await store.createConversation({
+          id: 'pinned',
+          botId: 'lead-gen',
+          botVersion: 3,
+          state: state('lead-gen'),
+          now: T,
+        })
+        await store.createConversation({
+          id: 'loose',
+          botId: 'lead-gen',
+          state: state('lead-gen'),
+          now: T,
+        })
+        expect(await store.getConversation('pinned')).toMatchObject({ botVersion: 3 })
+        expect(await store.getConversation('loose')).toMatchObject({ botVersion: null })
+        await store.updateConversation({
+          id: 'pinned',
+          expectedVersion: 1,
+          state: waitingAt('ask-phone'),
+          now: T + 1,
+        })
+        expect(await store.getConversation('pinned')).toMatchObject({ botVersion: 3, version: 2 })
+      })
+
+      it('counts live conversations by block and version, dropping the ended ones', async () => {
+        expect(await store.countLiveConversations('lead-gen')).toEqual({
+          live: 0,
+          byBlock: {},
+          byVersion: {},
+        })
+        const create = (id: string, botVersion: number, at: string, botId = 'lead-gen') =>
+          store.createConversation({ id, botId, botVersion, state: waitingAt(at), now: T })
+        await create('l1', 1, 'welcome')
+        await create('l2', 1, 'ask-email')
+        await create('l3', 2, 'ask-email')
+        await create('l4', 2, 'constructor')
+        await create('l5', 10, 'ask-phone')
+        await create('x1', 1, 'ask-email', 'other-bot')
+        const ended: ConversationState = {
+          ...state('lead-gen'),
+          at: null,
+          waiting: null,
+          ended: true,
+        }
+        await store.updateConversation({ id: 'l5', expectedVersion: 1, state: ended, now: T + 1 })
+        await store.updateConversation({
+          id: 'l1',
+          expectedVersion: 1,
+          state: waitingAt('ask-phone'),
+          now: T + 1,
+        })
+        await store.createConversation({
+          id: 'done',
+          botId: 'lead-gen',
+          botVersion: 1,
+          state: ended,
+          now: T,
+        })
+        const live = await store.countLiveConversations('lead-gen')
+        expect(live).toEqual({
+          live: 4,
+          byBlock: { 'ask-email': 2, 'ask-phone': 1, constructor: 1 },
+          byVersion: { '1': 2, '2': 2 },
+        })
+        expect(Object.keys(live.byBlock)).toEqual(['ask-email', 'ask-phone', 'constructor'])
+        expect(await store.countLiveConversations('other-bot')).toMatchObject({ live: 1 })
+        expect(await store.countLiveConversations('\u0000')).toMatchObject({ live: 0 })
+      })
+    })
+
     describe('__proto__ and friends', () => {
       const hostile =
         '{"__proto__": {"polluted": "yes"}, "constructor": {"prototype": {"polluted": "yes"}}, "prototype": 1}'
@@ -380,6 +530,8 @@ export function describeStoreConformance(
         await store.putBot(bot('real'))
         for (const id of ['', '\u0000', 'a\u0000b', '%00', '../etc', 'é🎉', 'x'.repeat(10_000)]) {
           expect(await store.getBot(id)).toBeNull()
+          expect(await store.getBotVersion(id, 1)).toBeNull()
+          expect(await store.listBotVersions(id)).toEqual([])
           expect(await store.deleteBot(id)).toBe(false)
           expect(await store.getWebhook(id)).toBeNull()
           expect(await store.deleteWebhook(id)).toBe(false)
@@ -634,55 +786,8 @@ export function describeStoreConformance(
         expect(await store.getDelivery(d.id)).toMatchObject({ status: 'delivered', attempts: 1 })
       })
 
-      it('stores a delivery already leased: only its owner completes it until the lease runs out', async () => {
-        const d = asyncDelivery('crm', 'c', T, { lease: { owner: 'inserter', until: T + 1000 } })
-        const plain = asyncDelivery('crm', 'c', T)
-        await conversation([d, plain])
-        expect(await store.getDelivery(d.id)).toMatchObject({
-          status: 'pending',
-          nextAttemptAt: T,
-          leaseOwner: 'inserter',
-          leaseUntil: T + 1000,
-        })
-        // Others lease only the unleased one, and the store knows when the lease ends.
-        const taken = await store.leaseDueDeliveries({ now: T, limit: 5, leaseMs: 50, owner: 'w' })
-        expect(taken.map((x) => x.id)).toEqual([plain.id])
-        expect(await store.nextDueAt()).toBe(T + 50)
-        await store.completeAttempt({
-          id: plain.id,
-          owner: 'w',
-          attempt: attempt(T + 1, 200),
-          outcome: { status: 'delivered' },
-        })
-        expect(await store.nextDueAt()).toBe(T + 1000)
-        expect(
-          await store.leaseDueDeliveries({ now: T + 999, limit: 5, leaseMs: 50, owner: 'w' }),
-        ).toEqual([])
-        expect(
-          await store.completeAttempt({
-            id: d.id,
-            owner: 'inserter',
-            attempt: attempt(T + 2, 503),
-            outcome: { status: 'pending', nextAttemptAt: T + 500 },
-          }),
-        ).toBe(true)
-        expect(await store.getDelivery(d.id)).toMatchObject({
-          attempts: 1,
-          leaseOwner: null,
-          nextAttemptAt: T + 500,
-        })
-        // The retry is an ordinary pending delivery again.
-        const retried = await store.leaseDueDeliveries({
-          now: T + 500,
-          limit: 5,
-          leaseMs: 50,
-          owner: 'w',
-        })
-        expect(retried.map((x) => x.id)).toEqual([d.id])
-      })
-
       it('releases the leases an owner gives back, and only those', async () => {
-        const mine = asyncDelivery('crm', 'c', T, { lease: { owner: 'me', until: T + 60_000 } })
+        const mine = asyncDelivery('crm', 'c', T)
         const leased = asyncDelivery('crm', 'c', T + 1)
         const other = asyncDelivery('crm', 'c', T + 2)
         const done = asyncDelivery('crm', 'c', T + 3, {
@@ -691,7 +796,7 @@ export function describeStoreConformance(
           attempt: attempt(T, 200),
         })
         await conversation([mine, leased, other, done])
-        await store.leaseDueDeliveries({ now: T + 1, limit: 1, leaseMs: 60_000, owner: 'me' })
+        await store.leaseDueDeliveries({ now: T + 1, limit: 2, leaseMs: 60_000, owner: 'me' })
         await store.leaseDueDeliveries({ now: T + 2, limit: 1, leaseMs: 60_000, owner: 'you' })
         const release = store.releaseLeases?.bind(store)
         if (!release) throw new Error('every store of ours gives leases back')
@@ -714,37 +819,6 @@ export function describeStoreConformance(
         expect(await release('me', [])).toBe(0)
       })
 
-      it('lets anyone take a stored lease whose owner never completed it', async () => {
-        const d = asyncDelivery('crm', 'c', T, { lease: { owner: 'crashed', until: T + 1000 } })
-        // A lease means nothing on a delivery that is stored finished.
-        const sync = asyncDelivery('crm', 'c', T, {
-          async: false,
-          status: 'delivered',
-          attempt: attempt(T, 200),
-          lease: { owner: 'crashed', until: T + 1000 },
-        })
-        await conversation([d, sync])
-        expect(await store.getDelivery(sync.id)).toMatchObject({
-          leaseOwner: null,
-          leaseUntil: null,
-        })
-        const again = await store.leaseDueDeliveries({
-          now: T + 1000,
-          limit: 5,
-          leaseMs: 50,
-          owner: 'w',
-        })
-        expect(again.map((x) => [x.id, x.leaseOwner])).toEqual([[d.id, 'w']])
-        expect(
-          await store.completeAttempt({
-            id: d.id,
-            owner: 'crashed',
-            attempt: attempt(T + 1001, 200),
-            outcome: { status: 'delivered' },
-          }),
-        ).toBe(false)
-      })
-
       it('accepts a late completion when nobody took the expired lease over', async () => {
         const d = asyncDelivery('crm', 'c', T)
         await conversation([d])
@@ -757,38 +831,6 @@ export function describeStoreConformance(
             outcome: { status: 'delivered' },
           }),
         ).toBe(true)
-      })
-
-      it('records several attempts in one call, each as completeAttempt would', async () => {
-        expect(store.completeAttempts).toBeTypeOf('function')
-        if (!store.completeAttempts) return
-        const [a, b, c] = ['a', 'b', 'c'].map((n) => asyncDelivery('crm', n, T))
-        await conversation([a!, b!, c!])
-        await store.leaseDueDeliveries({ now: T, limit: 3, leaseMs: 1000, owner: 'w' })
-        const results = await store.completeAttempts([
-          { id: a!.id, owner: 'w', attempt: attempt(T + 1, 200), outcome: { status: 'delivered' } },
-          {
-            id: b!.id,
-            owner: 'other',
-            attempt: attempt(T + 1, 200),
-            outcome: { status: 'delivered' },
-          },
-          {
-            id: c!.id,
-            owner: 'w',
-            attempt: attempt(T + 1, 500),
-            outcome: { status: 'pending', nextAttemptAt: T + 50 },
-          },
-        ])
-        expect(results).toEqual([true, false, true])
-        expect(await store.getDelivery(a!.id)).toMatchObject({ status: 'delivered', attempts: 1 })
-        expect(await store.getDelivery(b!.id)).toMatchObject({ status: 'pending', attempts: 0 })
-        expect(await store.getDelivery(c!.id)).toMatchObject({
-          status: 'pending',
-          attempts: 1,
-          lastStatus: 500,
-          nextAttemptAt: T + 50,
-        })
       })
 
       it('is fair: a webhook with 1,000 due cannot starve one with 5', async () => {
@@ -1086,6 +1128,247 @@ export function describeStoreConformance(
 
       it('answers ping', async () => {
         await expect(store.ping()).resolves.toBeUndefined()
+      })
+    })
+
+    describe('results: listing, funnel, deletion, retention', () => {
+      /** A conversation of `botId` started at `at` with the given answers, ended or not. */
+      async function lead(
+        botId: string,
+        at: number,
+        context: [string, JsonValue][],
+        options: { ended?: boolean; reached?: string[]; waitsAt?: string; text?: string } = {},
+      ): Promise<string> {
+        const id = uid('lead')
+        const base = state(botId, context)
+        const s: ConversationState = options.ended
+          ? { ...base, at: null, waiting: null, ended: true }
+          : { ...base, at: options.waitsAt ?? 'ask' }
+        if (options.text) s.messages = [...s.messages, { from: 'user', text: options.text }]
+        await store.createConversation({
+          id,
+          botId,
+          state: s,
+          now: at,
+          ...(options.reached ? { reached: options.reached } : {}),
+        })
+        return id
+      }
+
+      async function allPages(
+        query: Omit<Parameters<Store['listConversations']>[0], 'limit'>,
+        limit: number,
+      ) {
+        const ids: string[] = []
+        let after = query.after
+        for (let pages = 0; pages < 100; pages++) {
+          const page = await store.listConversations({
+            ...query,
+            limit,
+            ...(after ? { after } : {}),
+          })
+          ids.push(...page.conversations.map((c) => c.id))
+          if (!page.next) return ids
+          after = page.next
+        }
+        throw new Error('paging never ended')
+      }
+
+      it('lists newest first with filters, and pages by cursor without repeats or gaps', async () => {
+        const a = await lead('shop', T + 1, [['email', 'a@example.com']])
+        const b = await lead('shop', T + 3, [['email', 'b@example.com']], { ended: true })
+        const c = await lead('other', T + 2, [])
+        const d = await lead('shop', T + 3, [['email', 'd@example.com']])
+        const e = await lead('shop', T + 5, [], { ended: true })
+        // Same start time: the larger id first.
+        const [first, second] = [b, d].sort().reverse()
+        expect(await allPages({}, 50)).toEqual([e, first, second, c, a])
+        expect(await allPages({}, 2)).toEqual([e, first, second, c, a])
+        expect(await allPages({ botId: 'shop' }, 1)).toEqual([e, first, second, a])
+        expect(await allPages({ botId: 'shop', ended: true }, 50)).toEqual([e, b])
+        expect(await allPages({ botId: 'shop', ended: false }, 50)).toEqual([d, a])
+        expect(await allPages({ since: T + 2, until: T + 5 }, 50)).toEqual([first, second, c])
+        expect(await allPages({ botId: 'nobody' }, 50)).toEqual([])
+
+        const page = await store.listConversations({ botId: 'shop', limit: 2 })
+        expect(page.conversations.map((c) => c.id)).toEqual([e, first])
+        expect(page.next).toEqual({ createdAt: T + 3, id: first })
+        expect(page.conversations[0]).toMatchObject({ botId: 'shop', createdAt: T + 5 })
+        // Conversations written after the first page change nothing for the next ones.
+        await lead('shop', T + 9, [])
+        await lead('shop', T + 3, [])
+        await store.deleteConversation(e)
+        const rest = await allPages({ botId: 'shop', after: page.next! }, 1)
+        expect(rest.slice(0, 1)).toEqual([second])
+        expect(rest.at(-1)).toBe(a)
+        const last = await store.listConversations({ botId: 'shop', limit: 4, after: page.next! })
+        expect(last.conversations.length).toBeLessThanOrEqual(4)
+      })
+
+      it('searches variable values and messages case-insensitively, across pages', async () => {
+        const ada = await lead('shop', T + 1, [
+          ['email', 'Ada@Example.com'],
+          ['n', 42],
+          ['utm_campaign', 'Spring'],
+        ])
+        const bob = await lead('shop', T + 2, [['email', 'bob@example.com']], {
+          text: 'Ich heiße BOB "der Baumeister" \\ ÉCOLE',
+        })
+        for (let i = 0; i < 30; i++) await lead('shop', T + 10 + i, [['email', `x${i}@test.org`]])
+        const search = (q: string, limit = 50) => allPages({ botId: 'shop', q }, limit)
+        expect(await search('ada@example.COM')).toEqual([ada])
+        expect(await search('EXAMPLE.com')).toEqual([bob, ada])
+        expect(await search('example', 1)).toEqual([bob, ada])
+        expect(await search('42')).toEqual([ada])
+        expect(await search('heiße bob "der')).toEqual([bob])
+        expect(await search('\\ école')).toEqual([bob])
+        // Field names and the state's own keys are not searched.
+        expect(await search('utm_campaign')).toEqual([])
+        expect(await search('SPRING')).toEqual([ada])
+        expect(await search('shop')).toEqual([])
+        expect(await search('waiting')).toEqual([])
+        expect(await search('what is your')).toHaveLength(32)
+        expect(await search('nothing like this')).toEqual([])
+      })
+
+      it('counts the funnel: reached blocks and where live conversations wait', async () => {
+        await lead('shop', T + 1, [], { reached: ['welcome', 'ask-email'], waitsAt: 'ask-email' })
+        await lead('shop', T + 2, [], {
+          reached: ['welcome', 'ask-email', 'ask-phone'],
+          waitsAt: 'ask-phone',
+        })
+        await lead('shop', T + 3, [], {
+          reached: ['welcome', 'ask-email', 'ask-phone', 'thanks'],
+          ended: true,
+        })
+        await lead('other', T + 3, [], { reached: ['welcome'] })
+        const id = await lead('shop', T + 4, [], { reached: ['welcome'], waitsAt: 'welcome' })
+        expect(
+          await store.updateConversation({
+            id,
+            expectedVersion: 1,
+            state: { ...state('shop'), at: 'ask-email' },
+            now: T + 5,
+            reached: ['welcome', 'ask-email'],
+          }),
+        ).toBe(true)
+        // Without `reached`, an update keeps the stored set.
+        expect(
+          await store.updateConversation({
+            id,
+            expectedVersion: 2,
+            state: { ...state('shop'), at: 'ask-email' },
+            now: T + 6,
+          }),
+        ).toBe(true)
+        expect((await store.getConversation(id))?.reached).toEqual(['welcome', 'ask-email'])
+        const funnel = await store.funnel('shop')
+        expect(funnel.conversations).toBe(4)
+        expect({ ...funnel.reached }).toEqual({
+          welcome: 4,
+          'ask-email': 4,
+          'ask-phone': 2,
+          thanks: 1,
+        })
+        expect({ ...funnel.stoppedHere }).toEqual({ 'ask-email': 2, 'ask-phone': 1 })
+        const early = await store.funnel('shop', { since: T + 2, until: T + 4 })
+        expect(early.conversations).toBe(2)
+        expect({ ...early.stoppedHere }).toEqual({ 'ask-phone': 1 })
+        const none = await store.funnel('nobody')
+        expect({
+          ...none,
+          reached: { ...none.reached },
+          stoppedHere: { ...none.stoppedHere },
+        }).toEqual({
+          conversations: 0,
+          reached: {},
+          stoppedHere: {},
+        })
+      })
+
+      it('deletes a conversation with all its deliveries, pending ones cancelled', async () => {
+        await store.putWebhook(webhook('crm'))
+        const pending = asyncDelivery('crm', 'x', T)
+        const id = uid('conv')
+        const withId = { ...pending, conversationId: id }
+        await store.createConversation({ id, botId: 'shop', state: state('shop'), now: T }, [
+          withId,
+        ])
+        const done = {
+          ...asyncDelivery('crm', id, T),
+          status: 'delivered' as const,
+          attempt: attempt(T, 200),
+        }
+        await store.recordDelivery(done)
+        const other = await conversation([asyncDelivery('crm', 'ignored', T)])
+        expect(await store.deleteConversation(id)).toBe(true)
+        expect(await store.deleteConversation(id)).toBe(false)
+        expect(await store.deleteConversation('missing\0')).toBe(false)
+        expect(await store.getConversation(id)).toBeNull()
+        expect(await store.getDelivery(withId.id)).toBeNull()
+        expect(await store.getDelivery(done.id)).toBeNull()
+        expect(await store.listDeliveries({ conversationId: id, limit: 10 })).toEqual([])
+        expect(
+          await store.leaseDueDeliveries({ now: T + 1, limit: 10, leaseMs: 1000, owner: 'w' }),
+        ).toHaveLength(1)
+        expect(await store.getConversation(other)).not.toBeNull()
+        expect(
+          (await store.listConversations({ limit: 10 })).conversations.map((c) => c.id),
+        ).toEqual([other])
+      })
+
+      it('retention deletes stale conversations in batches, keeping pending deliveries until they finish', async () => {
+        await store.putWebhook(webhook('crm'))
+        const stale: string[] = []
+        for (let i = 0; i < 5; i++) stale.push(await lead('shop', T + i, []))
+        const fresh = await lead('shop', T + 100, [])
+        const pending = asyncDelivery('crm', stale[0]!, T)
+        const finished = {
+          ...asyncDelivery('crm', stale[0]!, T),
+          status: 'failed' as const,
+          attempt: attempt(T, 500),
+        }
+        await store.recordDelivery(pending)
+        await store.recordDelivery(finished)
+        expect(await store.deleteStaleConversations(T + 50, 2)).toBe(2)
+        expect(await store.getConversation(stale[0]!)).toBeNull()
+        expect(await store.getConversation(stale[2]!)).not.toBeNull()
+        expect(await store.getDelivery(finished.id)).toBeNull()
+        expect((await store.getDelivery(pending.id))?.status).toBe('pending')
+        expect((await store.listRetainedDeliveries()).map((d) => d.id)).toEqual([pending.id])
+        expect(await store.deleteStaleConversations(T + 50, 2)).toBe(2)
+        expect(await store.deleteStaleConversations(T + 50, 2)).toBe(1)
+        expect(await store.deleteStaleConversations(T + 50, 2)).toBe(0)
+        expect(await store.getConversation(fresh)).not.toBeNull()
+        // The retained delivery goes once it finished.
+        const [leased] = await store.leaseDueDeliveries({
+          now: T,
+          limit: 1,
+          leaseMs: 1000,
+          owner: 'w',
+        })
+        expect(leased?.id).toBe(pending.id)
+        await store.completeAttempt({
+          id: pending.id,
+          owner: 'w',
+          attempt: attempt(T, 200),
+          outcome: { status: 'delivered' },
+        })
+        expect(await store.deleteStaleConversations(T + 50, 2)).toBe(0)
+        expect(await store.getDelivery(pending.id)).toBeNull()
+        expect(await store.listRetainedDeliveries()).toEqual([])
+      })
+
+      it('deletes delivery records by id', async () => {
+        await store.putWebhook(webhook('crm'))
+        const one = asyncDelivery('crm', 'c', T)
+        const two = asyncDelivery('crm', 'c', T)
+        await store.recordDelivery(one)
+        await store.recordDelivery(two)
+        expect(await store.deleteDeliveries([one.id, 'missing', 'nul\0'])).toBe(1)
+        expect(await store.getDelivery(one.id)).toBeNull()
+        expect(await store.getDelivery(two.id)).not.toBeNull()
+        expect(await store.nextDueAt()).toBe(T)
       })
     })
   })

@@ -1,6 +1,6 @@
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { PostgresStore } from '../../src/store/postgres.js'
+import { MIGRATIONS, PostgresStore } from '../../src/store/postgres.js'
 import { asyncDelivery, bot, describeStoreConformance, state, uid } from './conformance.js'
 
 /**
@@ -70,7 +70,7 @@ describe('PostgresStore with several instances', () => {
       Array.from({ length: 4 }, () => PostgresStore.open(URL, { schema, maxConnections: 2 })),
     )
     const { rows } = await admin!.query(`SELECT version FROM ${schema}.joon_schema`)
-    expect(rows).toEqual([{ version: 1 }])
+    expect(rows).toEqual([{ version: MIGRATIONS.length }])
     await stores[0]!.putBot(bot('shared'))
     for (const store of stores) expect(await store.getBot('shared')).toEqual(bot('shared'))
     await Promise.all(stores.map((store) => store.close()))
@@ -78,6 +78,159 @@ describe('PostgresStore with several instances', () => {
     const again = await PostgresStore.open(URL, { schema })
     expect(await again.listBots()).toEqual([bot('shared')])
     await again.close()
+  })
+
+  it('migrates bots to version 1 and pins existing conversations to it', async () => {
+    const schema = freshSchema()
+    // A database as the first schema left it, with data in it.
+    const client = await admin!.connect()
+    try {
+      await client.query(`CREATE SCHEMA ${schema}; SET search_path = ${schema}`)
+      await client.query(MIGRATIONS[0]!)
+      await client.query('CREATE TABLE joon_schema (version integer NOT NULL)')
+      await client.query('INSERT INTO joon_schema VALUES (1)')
+      await client.query('INSERT INTO bots (id, data) VALUES ($1, $2), ($3, $4)', [
+        'lead-gen',
+        JSON.stringify(bot('lead-gen')),
+        'other',
+        JSON.stringify(bot('other', 'Other')),
+      ])
+      const ended = { ...state('lead-gen'), at: null, waiting: null, ended: true }
+      for (const [id, s] of [
+        ['c-live', { ...state('lead-gen'), at: 'ask' }],
+        ['c-hook', { ...state('lead-gen'), at: 'hook' }],
+        ['c-ended', ended],
+      ] as const) {
+        await client.query(
+          `INSERT INTO conversations (id, bot_id, state, version, created_at, updated_at)
+           VALUES ($1, 'lead-gen', $2, 3, $3, $3)`,
+          [id, JSON.stringify(s), T],
+        )
+      }
+    } finally {
+      await client.query('RESET search_path')
+      client.release()
+    }
+
+    const before = Date.now()
+    const store = await PostgresStore.open(URL, { schema })
+    expect(await store.getBot('lead-gen')).toEqual(bot('lead-gen'))
+    expect(await store.listBots()).toEqual([bot('lead-gen'), bot('other', 'Other')])
+    const [v1] = await store.listBotVersions('lead-gen')
+    expect(v1).toMatchObject({ version: 1, source: 'api', file: null, blocks: 2 })
+    expect(v1!.savedAt).toBeGreaterThanOrEqual(before - 1000)
+    expect(await store.getConversation('c-live')).toMatchObject({ botVersion: 1, version: 3 })
+    expect(await store.countLiveConversations('lead-gen')).toEqual({
+      live: 2,
+      byBlock: { ask: 1, hook: 1 },
+      byVersion: { '1': 2 },
+    })
+    // Results on migrated data: listed, searchable, counted (a conversation from before
+    // reached the block it waits on, as far as Joon can tell), deletable.
+    const listed = await store.listConversations({ botId: 'lead-gen', limit: 2 })
+    expect(listed.conversations.map((c) => c.id)).toEqual(['c-live', 'c-hook'])
+    expect(listed.next).toEqual({ createdAt: T, id: 'c-hook' })
+    expect((await store.getConversation('c-live'))?.reached).toEqual(['ask'])
+    expect((await store.getConversation('c-ended'))?.reached).toEqual([])
+    expect(
+      (await store.listConversations({ q: 'YOUR EMAIL', ended: true, limit: 5 })).conversations,
+    ).toHaveLength(1)
+    const funnel = await store.funnel('lead-gen')
+    expect(funnel.conversations).toBe(3)
+    expect({ ...funnel.reached }).toEqual({ ask: 1, hook: 1 })
+    expect(await store.deleteConversation('c-hook')).toBe(true)
+    expect(await store.putBot(bot('lead-gen', 'Edited'), { source: 'console' })).toEqual({
+      created: false,
+      version: 2,
+    })
+    expect(await store.getBotVersion('lead-gen', 1)).toEqual(bot('lead-gen'))
+    await store.close()
+    const { rows } = await admin!.query(`SELECT version FROM ${schema}.joon_schema`)
+    expect(rows).toEqual([{ version: MIGRATIONS.length }])
+  })
+
+  it('moves delivery attempts into their row and lists by seq, upgrading a filled database', async () => {
+    const schema = freshSchema()
+    // A database as the second schema left it (attempts in their own table), with deliveries.
+    const client = await admin!.connect()
+    try {
+      await client.query(`CREATE SCHEMA ${schema}; SET search_path = ${schema}`)
+      await client.query(MIGRATIONS[0]!)
+      await client.query(MIGRATIONS[1]!)
+      await client.query('CREATE TABLE joon_schema (version integer NOT NULL)')
+      await client.query('INSERT INTO joon_schema VALUES (2)')
+      await client.query(
+        `INSERT INTO deliveries (id, webhook, conversation_id, async, status, body, attempts,
+           last_status, last_error, created_at, next_attempt_at, due_at) VALUES
+         ('msg_old', 'crm', 'c1', true, 'failed', '{}', 2, NULL, 'timed out', ${T + 5}, NULL, NULL),
+         ('msg_new', 'crm', 'c1', true, 'pending', '{}', 1, 503, NULL, ${T + 1}, ${T + 50}, ${T + 50}),
+         ('msg_none', 'other', 'c2', true, 'pending', '{"a":1}', 0, NULL, NULL, ${T + 2}, ${T + 60}, ${T + 60})`,
+      )
+      await client.query(`INSERT INTO delivery_attempts VALUES
+        (1, 2, ${T + 20}, NULL, 10000, 'timed out'),
+        (1, 1, ${T + 10}, 500, 3.5, 'HTTP 500'),
+        (2, 1, ${T + 11}, 503, 4, NULL)`)
+    } finally {
+      await client.query('RESET search_path')
+      client.release()
+    }
+
+    const store = await PostgresStore.open(URL, { schema })
+    expect(await store.getDelivery('msg_old')).toMatchObject({
+      status: 'failed',
+      attempts: 2,
+      history: [
+        { at: T + 10, status: 500, durationMs: 3.5, error: 'HTTP 500' },
+        { at: T + 20, status: null, durationMs: 10000, error: 'timed out' },
+      ],
+    })
+    expect((await store.getDelivery('msg_none'))?.history).toEqual([])
+    // Newest first by insertion, as on SQLite (msg_old was created last but inserted first).
+    expect((await store.listDeliveries({ limit: 5 })).map((d) => d.id)).toEqual([
+      'msg_none',
+      'msg_new',
+      'msg_old',
+    ])
+    expect((await store.listDeliveries({ status: 'failed', limit: 5 })).map((d) => d.id)).toEqual([
+      'msg_old',
+    ])
+    expect(await store.nextDueAt()).toBe(T + 50)
+    const [leased] = await store.leaseDueDeliveries({
+      now: T + 50,
+      limit: 5,
+      leaseMs: 10,
+      owner: 'w',
+    })
+    expect(leased?.id).toBe('msg_new')
+    await store.completeAttempt({
+      id: 'msg_new',
+      owner: 'w',
+      attempt: { at: T + 70, status: 204, durationMs: 2, error: null },
+      outcome: { status: 'delivered' },
+    })
+    expect((await store.getDelivery('msg_new'))?.history).toEqual([
+      { at: T + 11, status: 503, durationMs: 4, error: null },
+      { at: T + 70, status: 204, durationMs: 2, error: null },
+    ])
+    await store.close()
+    const { rows } = await admin!.query(
+      `SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND tablename = 'deliveries'
+       ORDER BY indexname`,
+      [schema],
+    )
+    expect(rows.map((row) => row.indexname)).toEqual([
+      'deliveries_conversation',
+      'deliveries_failed',
+      'deliveries_id_key',
+      'deliveries_pkey',
+      'deliveries_webhook_due',
+      'deliveries_webhook_seq',
+    ])
+    const tables = await admin!.query(
+      "SELECT tablename FROM pg_tables WHERE schemaname = $1 AND tablename = 'delivery_attempts'",
+      [schema],
+    )
+    expect(tables.rows).toEqual([])
   })
 
   it('refuses a schema from a newer Joon', async () => {

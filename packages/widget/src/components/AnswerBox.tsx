@@ -2,21 +2,15 @@ import { Component } from 'preact'
 import type { Input, InputType } from '../api.js'
 import { Icon } from './Icon.js'
 
-interface Field {
-  type: string
-  inputMode: string
-  autocomplete: string
-}
-
-// `number` stays a text field: type=number rejects "1,5" before the server sees it and
-// changes value on scroll; inputmode still brings up the numeric keyboard.
-const FIELDS: Record<Exclude<InputType, 'buttons'>, Field> = {
-  text: { type: 'text', inputMode: 'text', autocomplete: 'off' },
-  email: { type: 'email', inputMode: 'email', autocomplete: 'email' },
-  phone: { type: 'tel', inputMode: 'tel', autocomplete: 'tel' },
-  number: { type: 'text', inputMode: 'decimal', autocomplete: 'off' },
-  url: { type: 'url', inputMode: 'url', autocomplete: 'url' },
-  date: { type: 'date', inputMode: 'text', autocomplete: 'off' },
+// type, inputmode, autocomplete. `number` stays a text field: type=number rejects "1,5" before
+// the server sees it and changes value on scroll; inputmode still brings up the numeric keyboard.
+const FIELDS: Record<Exclude<InputType, 'buttons'>, string> = {
+  text: 'text text off',
+  email: 'email email email',
+  phone: 'tel tel tel',
+  number: 'text decimal off',
+  url: 'url url url',
+  date: 'date text off',
 }
 
 interface AnswerBoxProps {
@@ -37,7 +31,8 @@ export class AnswerBox extends Component<AnswerBoxProps, { value: string }> {
     { value }: { value: string },
   ) {
     const setValue = (next: string) => this.setState({ value: next })
-    const field = FIELDS[input && input.type !== 'buttons' ? input.type : 'text']
+    const [type, inputMode, autocomplete] =
+      FIELDS[input && input.type !== 'buttons' ? input.type : 'text'].split(' ')
     const blocked = busy || !value.trim()
     return (
       <form
@@ -51,11 +46,14 @@ export class AnswerBox extends Component<AnswerBoxProps, { value: string }> {
       >
         <input
           data-primary=""
-          type={field.type}
-          inputMode={field.inputMode}
-          autocomplete={field.autocomplete}
+          type={type}
+          inputMode={inputMode}
+          autocomplete={autocomplete}
           enterKeyHint="send"
           maxLength={10_000}
+          dir="auto"
+          // Text typed while the bot answers could be lost (buttons may replace the box).
+          readOnly={busy}
           aria-label="Your answer"
           aria-invalid={error ? 'true' : undefined}
           aria-describedby={error ? 'joon-error' : undefined}
@@ -68,12 +66,7 @@ export class AnswerBox extends Component<AnswerBoxProps, { value: string }> {
             {error}
           </span>
         )}
-        <button
-          type="submit"
-          class="send"
-          aria-label="Send"
-          aria-disabled={blocked ? 'true' : undefined}
-        >
+        <button type="submit" class="send" aria-label="Send" aria-disabled={blocked || undefined}>
           <Icon name="send" />
         </button>
       </form>

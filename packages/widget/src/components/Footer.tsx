@@ -40,7 +40,11 @@ export class Footer extends Component<FooterProps> {
     const last = state.items[state.items.length - 1]
     return (
       <div class="foot" ref={this.ref}>
-        {state.notice && <p class="notice">{state.notice}</p>}
+        {state.notice && (
+          <p class="notice" role="alert">
+            {state.notice}
+          </p>
+        )}
         {kind === 'error' ? (
           <button type="button" class="primary" data-primary="" onClick={model.reconnect}>
             Try again

@@ -7,7 +7,7 @@ const PATHS = {
 /** A decorative stroke icon; the button around it carries the label. */
 export function Icon({ name }: { name: keyof typeof PATHS }) {
   return (
-    <svg viewBox="0 0 24 24" aria-hidden="true" focusable="false">
+    <svg viewBox="0 0 24 24" aria-hidden>
       <path d={PATHS[name]} />
     </svg>
   )

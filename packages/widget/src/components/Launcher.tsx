@@ -27,7 +27,7 @@ export function Launcher({ open, unread, hidden, style, buttonRef, onToggle }: L
     >
       <Icon name={open ? 'close' : 'chat'} />
       {badge && (
-        <span class="badge" aria-hidden="true">
+        <span class="badge" aria-hidden>
           {unread > 9 ? '9+' : unread}
         </span>
       )}

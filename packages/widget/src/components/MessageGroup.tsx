@@ -15,8 +15,9 @@ export function MessageGroup({ from, items, onRetry }: MessageGroupProps) {
         from === 'user' ? (
           <UserMessage key={item.id} item={item} onRetry={onRetry} />
         ) : (
-          <div key={item.id} class="msg">
-            <span class="sr">Bot: </span>
+          <div key={item.id} class="msg" dir="auto">
+            {/* A <bdi>: dir="auto" of the message looks past it, at the message's own text. */}
+            <bdi class="sr">Bot: </bdi>
             {item.text}
           </div>
         ),

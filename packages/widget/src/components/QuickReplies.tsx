@@ -14,8 +14,9 @@ export function QuickReplies({ choices, busy, onChoose }: QuickRepliesProps) {
           key={index}
           type="button"
           class="choice"
+          dir="auto"
           data-primary={index === 0 ? '' : undefined}
-          aria-disabled={busy ? 'true' : undefined}
+          aria-disabled={busy || undefined}
           onClick={() => onChoose(choice.label)}
         >
           {choice.label}

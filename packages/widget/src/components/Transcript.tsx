@@ -26,7 +26,7 @@ export class Transcript extends Component<TranscriptProps> {
     if (el && (wasAtBottom || last?.from === 'user')) el.scrollTop = el.scrollHeight
   }
 
-  render({ items, typing, onRetry }: TranscriptProps) {
+  render({ items, onRetry }: TranscriptProps) {
     const groups: TranscriptItem[][] = []
     for (const item of items) {
       const group = groups[groups.length - 1]
@@ -34,12 +34,21 @@ export class Transcript extends Component<TranscriptProps> {
       else groups.push([item])
     }
     return (
-      // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable region must be reachable by keyboard
-      <div class="scroll" ref={this.scroller} role="log" aria-label="Conversation" tabIndex={0}>
+      // History restored after a reload was read already: the log is silent until news.
+      <div
+        class="scroll"
+        ref={this.scroller}
+        role="log"
+        aria-label="Conversation"
+        aria-live={items[0] && items.every((it) => it.old) ? 'off' : undefined}
+        aria-busy={items.at(-1)?.status === 'sending'}
+        // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable region must be reachable by keyboard
+        tabIndex={0}
+      >
         {groups.map((group) => (
           <MessageGroup key={group[0]!.id} from={group[0]!.from} items={group} onRetry={onRetry} />
         ))}
-        {typing && <TypingIndicator />}
+        {this.props.typing && <TypingIndicator />}
       </div>
     )
   }

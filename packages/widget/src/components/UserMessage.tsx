@@ -11,8 +11,8 @@ export function UserMessage({
   const failed = item.status === 'failed'
   return (
     <>
-      <div class={failed ? 'msg failed' : 'msg'}>
-        <span class="sr">You: </span>
+      <div class={failed ? 'msg failed' : 'msg'} dir="auto">
+        <bdi class="sr">You: </bdi>
         {item.text}
       </div>
       {failed && (

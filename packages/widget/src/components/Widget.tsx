@@ -36,6 +36,8 @@ export class Widget extends Component<WidgetProps, WidgetState> {
   panel = createRef<HTMLDivElement>()
   stop: Array<() => void> = []
   stopFollowing: (() => void) | undefined
+  /** Gives the page back when the full-screen dialog closes. */
+  release: (() => void) | undefined
 
   constructor(props: WidgetProps) {
     super(props)
@@ -51,11 +53,31 @@ export class Widget extends Component<WidgetProps, WidgetState> {
       this.stop.push(() => window.removeEventListener('resize', measure))
     }
     this.followViewport()
+    this.makeModal()
   }
 
   override componentWillUnmount() {
     for (const stop of this.stop) stop()
     this.stopFollowing?.()
+    this.release?.()
+  }
+
+  /** Full screen, the panel is modal: the rest of the page is inert until it closes. */
+  makeModal() {
+    if ((this.state.full && this.state.chat.open) !== !this.release) return
+    if (this.release) {
+      this.release()
+      this.release = undefined
+    } else {
+      const host = (this.panel.current!.getRootNode() as ShadowRoot).host
+      const made = ([...document.body.children] as HTMLElement[]).filter(
+        (el) => !el.contains(host) && !el.inert,
+      )
+      for (const el of made) el.inert = true
+      this.release = () => {
+        for (const el of made) el.inert = false
+      }
+    }
   }
 
   /** Read before the DOM changes: is the visitor in the panel that is about to hide? */
@@ -70,6 +92,7 @@ export class Widget extends Component<WidgetProps, WidgetState> {
       else if (focusWasInPanel) this.launcher.current?.focus()
     }
     if (this.state.full !== previous.full) this.followViewport()
+    this.makeModal()
   }
 
   followViewport() {
@@ -110,6 +133,7 @@ export class Widget extends Component<WidgetProps, WidgetState> {
           model={model}
           title={title}
           inline={inline}
+          full={full}
           style={fit && panelStyle(fit)}
           panelRef={this.panel}
         />

@@ -99,3 +99,26 @@ export const kinds = {
     { id: 'done', type: 'text', text: 'Done.' },
   ],
 }
+
+/** Four choices, one of them long: what zoomed-in and narrow screens must still show. */
+export const plans = {
+  id: 'plans',
+  start: 'pick',
+  blocks: [
+    {
+      id: 'pick',
+      type: 'buttons',
+      text: 'Which of our plans would you like to hear more about today?',
+      choices: [
+        { label: 'Starter' },
+        { label: 'Team' },
+        { label: 'Enterprise' },
+        {
+          label: 'I am not sure yet and would like to talk to somebody from your sales team first',
+        },
+      ],
+      next: 'done',
+    },
+    { id: 'done', type: 'text', text: 'Thanks, we will be in touch.' },
+  ],
+}

@@ -1,4 +1,5 @@
-import { mkdirSync } from 'node:fs'
+import { mkdirSync, readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import { type Browser, type BrowserContextOptions, chromium, type Page } from 'playwright-core'
 import { CHROMIUM_LAUNCH } from '../../../../tools/chromium.ts'
@@ -67,4 +68,28 @@ export function widget(page: Page) {
         return el ? `${el.tagName.toLowerCase()}.${el.className}` : null
       }),
   }
+}
+
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
+
+/** axe-core's serious and critical violations on the page as it is now (animations done). */
+export async function axeViolations(page: Page): Promise<string[]> {
+  if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ content: AXE })
+  return page.evaluate(async () => {
+    for (const host of document.querySelectorAll('[data-joon-widget], joon-chat')) {
+      await Promise.all(
+        (host.shadowRoot?.getAnimations() ?? [])
+          .filter((a) => a.effect?.getTiming().iterations !== Number.POSITIVE_INFINITY)
+          .map((a) => a.finished),
+      )
+    }
+    type Result = { id: string; impact: string | null; nodes: { target: string[] }[] }
+    const axe = (
+      window as unknown as { axe: { run(c: Document): Promise<{ violations: Result[] }> } }
+    ).axe
+    const { violations } = await axe.run(document)
+    return violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)
+  })
 }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
-import { hostile, kinds, leadGen, orders } from './bots.ts'
+import { hostile, kinds, leadGen, orders, plans } from './bots.ts'
 
 /** The part of @joon/server's Node entry these tests use. */
 interface JoonServerModule {
@@ -89,7 +89,7 @@ export async function startJoon() {
   }
   await admin('/webhooks/crm', { url: `${receiver.url}/crm` })
   await admin('/webhooks/orders-api', { url: `${receiver.url}/orders`, timeoutMs: 5000 })
-  for (const bot of [leadGen, orders, hostile, kinds]) await admin(`/bots/${bot.id}`, bot)
+  for (const bot of [leadGen, orders, hostile, kinds, plans]) await admin(`/bots/${bot.id}`, bot)
   return {
     url: server.url,
     receiver,

@@ -1,17 +1,12 @@
-import type { Webhook } from '@joon/core'
-// The protocol alone, not the bot schema: the delivery thread loads this file and starts faster.
-import {
-  MAX_REPLY_BYTES,
-  parseWebhookReply,
-  type SignWebhookInput,
-  signWebhook,
-  type WebhookOutcome,
-} from '@joon/core/webhook'
+import type { Webhook } from './schema.js'
+import { signWebhook } from './signature.js'
+import type { WebhookOutcome } from './types.js'
+import { MAX_REPLY_BYTES, parseWebhookReply } from './webhook-reply.js'
 
 /**
  * The parts of a webhook call that do not depend on the HTTP client: the request headers, the
- * reading of a reply into an outcome, the delivery-log excerpt and `Retry-After`. Web APIs only,
- * shared by the Node sender (`send.ts`) and the fetch sender (`fetch-send.ts`).
+ * reading of a reply into an outcome, the delivery-log excerpt and `Retry-After`. Pure (Web
+ * APIs only): the server's Node and fetch senders use them, and so can anyone's own sender.
  */
 
 /** What one call produced. Never thrown: every failure is an outcome. */
@@ -37,14 +32,14 @@ export interface WebhookDelivery {
 export interface WebhookSender {
   send(webhook: Webhook, delivery: WebhookDelivery): Promise<SendResult>
   /** Closes kept-alive connections; in-flight calls finish first. */
-  close(): Promise<void>
+  close?(): Promise<void>
 }
 
 /** The cap on the decoded reply of a 2xx (contract §3). */
 export const REPLY_LIMIT_BYTES = MAX_REPLY_BYTES
 /** Non-2xx replies are failures whatever they say; read just enough for the excerpt. */
 export const ERROR_REPLY_LIMIT_BYTES = 64 * 1024
-/** The delivery log keeps at most this much of an error (issue 4). */
+/** The delivery log keeps at most this much of an error, in UTF-8 bytes. */
 export const ERROR_EXCERPT_BYTES = 2048
 
 /**
@@ -86,8 +81,6 @@ export async function buildRequestHeaders(
     userAgent: string
     timestampSeconds: number
     url: URL
-    /** Computes `webhook-signature`; `signWebhook` from `@joon/core` unless given. */
-    sign?: (input: SignWebhookInput) => string | Promise<string>
   },
 ): Promise<Record<string, string>> {
   const headers: Record<string, string> = Object.create(null)
@@ -105,7 +98,7 @@ export async function buildRequestHeaders(
   headers['webhook-id'] = delivery.id
   headers['webhook-timestamp'] = String(options.timestampSeconds)
   if (webhook.secret !== undefined) {
-    headers['webhook-signature'] = await (options.sign ?? signWebhook)({
+    headers['webhook-signature'] = await signWebhook({
       id: delivery.id,
       timestamp: options.timestampSeconds,
       body: delivery.body,
@@ -113,6 +106,68 @@ export async function buildRequestHeaders(
     })
   }
   return headers
+}
+
+/**
+ * What a sender needs before it calls: the URL (credentials become Basic auth in the headers)
+ * and the headers, or why the call cannot be made.
+ */
+export async function prepareCall(
+  webhook: Webhook,
+  delivery: WebhookDelivery,
+  options: { userAgent: string; nowMs: number },
+): Promise<{ url: URL; headers: Record<string, string> } | { failure: string }> {
+  const url = parseWebhookUrl(webhook.url)
+  if (typeof url === 'string') return { failure: url }
+  try {
+    const timestampSeconds = Math.floor(options.nowMs / 1000)
+    const { userAgent } = options
+    return {
+      url,
+      headers: await buildRequestHeaders(webhook, delivery, { userAgent, timestampSeconds, url }),
+    }
+  } catch (error) {
+    return {
+      failure: `cannot sign the request: ${error instanceof Error ? error.message : String(error)}`,
+    }
+  }
+}
+
+/** The URL without credentials (they went into the headers) or fragment: what is called. */
+export function callTarget(url: URL): string {
+  return `${url.origin}${url.pathname}${url.search}`
+}
+
+/** Why a call that ran past its deadline failed. */
+export function timeoutReason(timeoutMs: number, status: number | null): string {
+  return `timed out after ${timeoutMs} ms${status === null ? '' : ' reading the reply'}`
+}
+
+/** Reads a body's chunks until `limit` bytes; past it, stops and says so (`overflow`). */
+export async function readAtMost(
+  chunks: AsyncIterable<Uint8Array>,
+  limit: number,
+): Promise<{ body: Uint8Array; overflow: boolean }> {
+  const parts: Uint8Array[] = []
+  let size = 0
+  let overflow = false
+  for await (const chunk of chunks) {
+    if (size + chunk.byteLength > limit) {
+      parts.push(chunk.subarray(0, limit - size))
+      size = limit
+      overflow = true
+      break
+    }
+    parts.push(chunk)
+    size += chunk.byteLength
+  }
+  const body = new Uint8Array(size)
+  let offset = 0
+  for (const part of parts) {
+    body.set(part, offset)
+    offset += part.byteLength
+  }
+  return { body, overflow }
 }
 
 /** The URL to call, or the reason it cannot be called. */
