@@ -116,9 +116,7 @@ export function FlowCanvas({
   const wrapper = useRef<HTMLDivElement>(null)
   const [dragging, setDragging] = useState<ReadonlyMap<string, Position>>(new Map())
   const [selectedEdges, setSelectedEdges] = useState<ReadonlySet<string>>(new Set())
-  const measured = useRef(new Map<string, { width: number; height: number }>())
   const nodeCache = useRef(new Map<string, { inputs: unknown[]; node: Node }>())
-  const [, setMeasuredVersion] = useState(0)
 
   const blocks = blocksOf(doc)
   const order = useMemo(() => flowOrder(doc), [doc])
@@ -142,7 +140,6 @@ export function FlowCanvas({
         position.x,
         position.y,
         id === selectedId,
-        measured.current.get(id),
         readOnly,
       ]
       const cached = cache.get(id)
@@ -157,19 +154,23 @@ export function FlowCanvas({
         waiting: waiting?.[id] ?? null,
         reached: reached ? (reached.get(id) ?? 0) : null,
       }
-      const size = measured.current.get(id)
+      const height = nodeHeight(block)
       const node: Node = {
         id,
         type: 'block',
         position,
         data,
         width: NODE_WIDTH,
-        height: nodeHeight(block),
+        height,
         selected: id === selectedId,
         draggable: !readOnly,
         connectable: !readOnly,
         ariaLabel: nodeName(data),
-        ...(size ? { measured: size } : {}),
+        // Its size is set, so it is known: a rebuilt node given no `measured` would lose its
+        // handles' bounds and its links until React Flow measured it again (a race that left
+        // links undrawn). A choice or rule added or removed changes the height, and React Flow
+        // measures the handles again on every resize.
+        measured: { width: NODE_WIDTH, height },
       }
       cache.set(id, { inputs, node })
       built.push(node)
@@ -208,15 +209,8 @@ export function FlowCanvas({
   const onNodesChange = useCallback(
     (changes: NodeChange[]) => {
       let moved: Map<string, Position> | null = null
-      let sized = false
       for (const change of changes) {
-        if (change.type === 'dimensions' && change.dimensions) {
-          const old = measured.current.get(change.id)
-          if (old?.width !== change.dimensions.width || old?.height !== change.dimensions.height) {
-            measured.current.set(change.id, change.dimensions)
-            sized = true
-          }
-        } else if (change.type === 'position' && change.position) {
+        if (change.type === 'position' && change.position) {
           moved ??= new Map(dragging)
           moved.set(change.id, change.position)
         }
@@ -229,7 +223,6 @@ export function FlowCanvas({
         setSelectedEdges(new Set())
       } else if (selects.some((change) => change.id === selectedId)) onSelect(null)
       if (moved) setDragging(moved)
-      if (sized) setMeasuredVersion((n) => n + 1)
     },
     [dragging, onSelect, selectedId],
   )

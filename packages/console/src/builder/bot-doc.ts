@@ -246,11 +246,18 @@ export function deleteBlock(doc: BotDoc, id: string): BotDoc {
   return result
 }
 
+/**
+ * Fresh ids say what a block does, without repeating a settings field's label ("Webhook"), so
+ * a node's name never matches a field looked up by its label.
+ */
+const ID_STEMS: Record<string, string> = { webhook: 'api-call' }
+
 /** A fresh, valid block id for a new block of `type`: `question-1`, `question-2`… */
 export function freshId(doc: BotDoc, type: string): string {
   const taken = new Set(blockIds(doc))
+  const stem = ID_STEMS[type] ?? type
   for (let n = 1; ; n++) {
-    const id = `${type}-${n}`
+    const id = `${stem}-${n}`
     if (!taken.has(id)) return id
   }
 }

@@ -1,6 +1,6 @@
 import type { Bot } from '@joon/core'
 import { ReactFlowProvider } from '@xyflow/react'
-import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks'
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks'
 import {
   type AdminClient,
   ApiError,
@@ -42,8 +42,12 @@ import { IssueList } from './IssueList.js'
 import { Notice } from './Notice.js'
 import { TryIt } from './TryIt.js'
 
-/** Waits this long after the last change before validating: typing stays smooth. */
+/**
+ * Waits this long after the last change before validating, so typing stays smooth; but never
+ * shows problems older than `CHECK_MAX_WAIT_MS` while changes keep coming.
+ */
 const CHECK_DELAY_MS = 150
+const CHECK_MAX_WAIT_MS = 600
 /** How often the canvas's live counts are refreshed. */
 const LIVE_REFRESH_MS = 10_000
 
@@ -115,6 +119,15 @@ export function BotEditor({
   const [versionsKey, setVersionsKey] = useState(0)
   const heading = useRef<HTMLHeadingElement>(null)
   const settingsField = useRef<HTMLInputElement>(null)
+  /**
+   * Bumped to move focus into the settings: done right after they render, not a frame later,
+   * so keys typed at once (a fast typist, a script) never land where focus was.
+   */
+  const [settingsFocus, setSettingsFocus] = useState(0)
+  useLayoutEffect(() => {
+    if (settingsFocus > 0) settingsField.current?.focus()
+  }, [settingsFocus])
+  const openSettings = useCallback(() => setSettingsFocus((n) => n + 1), [])
   const jsonEditor = useRef<JsonEditorHandle>(null)
   const autoPositions = useRef(new Map<string, Position>())
 
@@ -132,8 +145,16 @@ export function BotEditor({
 
   // Validation, a moment after the last change.
   const [check, setCheck] = useState(() => checkDoc(initial, webhooks))
+  const checkedAt = useRef(0)
   useEffect(() => {
-    const timer = setTimeout(() => setCheck(checkDoc(doc, webhooks)), CHECK_DELAY_MS)
+    const overdue = checkedAt.current + CHECK_MAX_WAIT_MS - Date.now()
+    const timer = setTimeout(
+      () => {
+        checkedAt.current = Date.now()
+        setCheck(checkDoc(doc, webhooks))
+      },
+      Math.max(0, Math.min(CHECK_DELAY_MS, overdue)),
+    )
     return () => clearTimeout(timer)
   }, [doc, webhooks])
 
@@ -257,7 +278,7 @@ export function BotEditor({
     setTab('flow')
     setSelectedId(added.id)
     setFocusRequest((current) => ({ id: added.id, n: (current?.n ?? 0) + 1, focus: false }))
-    requestAnimationFrame(() => requestAnimationFrame(() => settingsField.current?.focus()))
+    openSettings()
   }
 
   const removeSelected = () => {
@@ -543,7 +564,7 @@ export function BotEditor({
                   selectedId={selected}
                   readOnly={!!syntax}
                   onSelect={select}
-                  onOpenSettings={() => requestAnimationFrame(() => settingsField.current?.focus())}
+                  onOpenSettings={openSettings}
                   onChange={apply}
                   focusRequest={focusRequest}
                 />

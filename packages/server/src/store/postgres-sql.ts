@@ -189,9 +189,10 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX deliveries_failed ON deliveries (seq) WHERE status = 'failed';
   `,
   // Results (issue 15), as SQLite's fifth migration: listings newest first (per bot or all,
-  // ids in byte order), retention by start time (no index on updated_at for steps to rewrite), a conversation's deliveries found for
-  // deletion and erasure, and the blocks each conversation reached, kept in the row by the
-  // step's own write (conversations from before know only the block they wait on).
+  // ids in byte order), retention by start time (no index on updated_at for steps to
+  // rewrite), a conversation's deliveries found for deletion and erasure, and the blocks
+  // each conversation reached, kept in the row by the step's own write (conversations from
+  // before know only the block they wait on).
   `
   ALTER TABLE conversations ADD COLUMN reached text NOT NULL DEFAULT '[]';
   UPDATE conversations SET reached = json_build_array(live_block)::text
@@ -282,8 +283,8 @@ export const DELETE_CONVERSATION = `
 /**
  * One retention batch in one statement: first the retained deliveries that finished since
  * (every sub-statement sees the same snapshot, hence the explicit `purged`), then up to $2
- * conversations last updated before $1 (walked by start time, which is before it) with their finished deliveries; their pending ones
- * are remembered in `retained_deliveries`.
+ * conversations last updated before $1 (walked by start time, which is before it) with their
+ * finished deliveries; their pending ones are remembered in `retained_deliveries`.
  */
 export const DELETE_STALE = `
   WITH purged AS (
