@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { BotInput } from '@joon/core'
+import { startTestReceiver } from '../../../tools/receiver.ts'
 import { type AppOptions, createApp, type JoonApp } from '../src/app.js'
 import { MemoryStore } from '../src/store/memory.js'
 import type { Store } from '../src/store/types.js'
@@ -53,29 +53,12 @@ export function makeApp(options: Partial<AppOptions> = {}): {
 
 export type Handler = (request: IncomingMessage, body: string, response: ServerResponse) => void
 
-/** A webhook receiver on 127.0.0.1 that records every request. */
+/** The shared receiver (tools/receiver.ts), answering with `handler`. */
 export async function startReceiver(handler: Handler) {
-  const requests: { headers: IncomingMessage['headers']; body: string }[] = []
-  const server = createServer((request, response) => {
-    const chunks: Buffer[] = []
-    request.on('data', (chunk: Buffer) => chunks.push(chunk))
-    request.on('end', () => {
-      const body = Buffer.concat(chunks).toString('utf8')
-      requests.push({ headers: request.headers, body })
-      handler(request, body, response)
-    })
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  return {
-    url: `http://127.0.0.1:${port}`,
-    requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections()
-        server.close(() => resolve())
-      }),
-  }
+  const receiver = await startTestReceiver((received, response, request) =>
+    handler(request, received.body, response),
+  )
+  return { url: receiver.url, requests: receiver.requests, close: receiver.close }
 }
 
 export function json(response: ServerResponse, status: number, body: unknown) {

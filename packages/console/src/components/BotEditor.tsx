@@ -139,7 +139,7 @@ export function BotEditor({
   const syntax = parsed && !parsed.ok ? parsed : null
   const dirty = text !== savedText
 
-  useEffect(() => {
+  useLayoutEffect(() => {
     if (created) heading.current?.focus()
   }, [created])
 

@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from 'preact/hooks'
+import { useLayoutEffect, useRef, useState } from 'preact/hooks'
 
 /**
  * A destructive action in two steps, in the page rather than a `confirm()` dialog: the first
@@ -21,7 +21,7 @@ export function ConfirmButton({
   const confirmRef = useRef<HTMLButtonElement>(null)
   const askRef = useRef<HTMLButtonElement>(null)
   const wasAsking = useRef(false)
-  useEffect(() => {
+  useLayoutEffect(() => {
     if (asking) confirmRef.current?.focus()
     else if (wasAsking.current) askRef.current?.focus()
     wasAsking.current = asking

@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from 'preact/hooks'
+import { useLayoutEffect, useRef, useState } from 'preact/hooks'
 import { type AdminClient, messageOf } from '../api.js'
 
 /**
@@ -23,10 +23,12 @@ export function EraseForm({
   const confirmRef = useRef<HTMLButtonElement>(null)
   const firstRef = useRef<HTMLInputElement>(null)
 
-  useEffect(() => {
+  // Focus moves in layout effects, right after the render, not a frame later: keys typed at
+  // once (a fast typist, a script) never land in the field focus left.
+  useLayoutEffect(() => {
     if (count !== null && count > 0) confirmRef.current?.focus()
   }, [count])
-  useEffect(() => {
+  useLayoutEffect(() => {
     if (opened) firstRef.current?.focus()
   }, [opened])
 

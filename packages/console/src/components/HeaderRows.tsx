@@ -1,4 +1,4 @@
-import { useEffect, useRef } from 'preact/hooks'
+import { useLayoutEffect, useRef } from 'preact/hooks'
 
 export interface HeaderRow {
   key: number
@@ -18,7 +18,7 @@ export function HeaderRows({
 }) {
   const list = useRef<HTMLDivElement>(null)
   const focusLast = useRef(false)
-  useEffect(() => {
+  useLayoutEffect(() => {
     if (!focusLast.current) return
     focusLast.current = false
     const inputs = list.current?.querySelectorAll<HTMLInputElement>('input[data-header-name]')

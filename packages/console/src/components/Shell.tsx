@@ -1,4 +1,4 @@
-import { useEffect, useRef } from 'preact/hooks'
+import { useLayoutEffect, useRef } from 'preact/hooks'
 import type { AdminClient } from '../api.js'
 import { href, type Section, useRoute } from '../route.js'
 import { BotsPage } from './BotsPage.js'
@@ -22,7 +22,7 @@ export function Shell({ api, onSignOut }: { api: AdminClient; onSignOut: () => v
   const first = useRef(true)
   const label = SECTIONS.find((item) => item.section === route.section)?.label ?? ''
 
-  useEffect(() => {
+  useLayoutEffect(() => {
     document.title = `${label} · Joon console`
     // After a section change, start keyboard and screen-reader users at the new heading.
     if (first.current) first.current = false

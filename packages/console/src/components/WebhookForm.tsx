@@ -1,5 +1,5 @@
 import { NAME_PATTERN, type Webhook, type WebhookInput } from '@joon/core'
-import { useEffect, useRef, useState } from 'preact/hooks'
+import { useLayoutEffect, useRef, useState } from 'preact/hooks'
 import {
   type AdminClient,
   ApiError,
@@ -62,7 +62,7 @@ export function WebhookForm({
       : null,
   )
   const heading = useRef<HTMLHeadingElement>(null)
-  useEffect(() => {
+  useLayoutEffect(() => {
     if (created) heading.current?.focus()
   }, [created])
   const [busy, setBusy] = useState(false)

@@ -1,5 +1,4 @@
-import type { Bot, ConversationState, Webhook } from '@joon/core'
-import { compareCodeUnits, isVersionNumber, ParsedBots } from './bots.js'
+import type { ConversationState } from '@joon/core'
 import {
   type ConversationRow,
   collectPage,
@@ -20,12 +19,8 @@ import {
   roundRobin,
   type StoredDelivery,
 } from './deliveries.js'
+import { MemoryCatalog } from './memory-catalog.js'
 import type * as T from './types.js'
-
-interface StoredBotVersion extends T.BotVersionInfo {
-  /** JSON text, as the SQL stores keep it. */
-  data: string
-}
 
 /** Due times are worked out from the record (`dueAt`), not stored. */
 interface MemoryDelivery extends Omit<StoredDelivery, 'dueAt'> {
@@ -36,17 +31,12 @@ interface MemoryDelivery extends Omit<StoredDelivery, 'dueAt'> {
 /**
  * Everything in process memory: for tests and edge runtimes (Web APIs only, no `node:*`).
  * Lost when the process ends. Each method runs to completion without awaiting, so every
- * write is atomic as far as other callers can tell.
+ * write is atomic as far as other callers can tell. Bots and webhooks live in the catalog
+ * this extends; conversations and deliveries here.
  */
-export class MemoryStore implements T.Store {
-  /** Each bot's versions, oldest first. */
-  readonly #bots = new Map<string, StoredBotVersion[]>()
-  /** The last version number given to each bot id, kept after a delete: never reused. */
-  readonly #lastVersions = new Map<string, number>()
-  readonly #parsedBots = new ParsedBots()
+export class MemoryStore extends MemoryCatalog implements T.Store {
   /** Live conversations by bot, each with its version and the block it waits on. */
   readonly #live = new Map<string, Map<string, { version: number | null; block: string }>>()
-  readonly #webhooks = new Map<string, string>()
   readonly #conversations = new Map<string, ConversationRow>()
   readonly #deliveries = new Map<string, MemoryDelivery>()
   /** Ids of pending deliveries by webhook, so leasing never walks finished ones. */
@@ -54,111 +44,19 @@ export class MemoryStore implements T.Store {
   /** Pending deliveries retention left behind, deleted once finished. */
   readonly #retained = new Set<string>()
   #seq = 0
-  #closed = false
-
-  async putBot(bot: Bot, input: T.BotVersionInput = { source: 'api' }): Promise<T.PutBotResult> {
-    this.#open()
-    let versions = this.#bots.get(bot.id)
-    const created = versions === undefined
-    if (!versions) {
-      versions = []
-      this.#bots.set(bot.id, versions)
-    }
-    const version = (this.#lastVersions.get(bot.id) ?? 0) + 1
-    this.#lastVersions.set(bot.id, version)
-    versions.push({
-      version,
-      savedAt: input.savedAt ?? Date.now(),
-      source: input.source,
-      file: input.file ?? null,
-      blocks: bot.blocks.length,
-      data: JSON.stringify(bot),
-    })
-    return { created, version }
-  }
-
-  async getBot(id: string): Promise<Bot | null> {
-    return (await this.getLatestBot(id))?.bot ?? null
-  }
-
-  async getLatestBot(id: string): Promise<T.VersionedBot | null> {
-    this.#open()
-    const latest = this.#bots.get(id)?.at(-1)
-    if (!latest) return null
-    return { bot: this.#parsedBots.parse(id, latest.version, latest.data), version: latest.version }
-  }
-
-  async getBotVersion(id: string, version: number): Promise<Bot | null> {
-    this.#open()
-    if (!isVersionNumber(version)) return null
-    const cached = this.#parsedBots.get(id, version)
-    if (cached) return cached
-    const stored = this.#bots.get(id)?.find((v) => v.version === version)
-    return stored ? this.#parsedBots.parse(id, version, stored.data) : null
-  }
-
-  async listBotVersions(id: string): Promise<T.BotVersionInfo[]> {
-    this.#open()
-    return (this.#bots.get(id) ?? [])
-      .map(({ version, savedAt, source, file, blocks }) => ({
-        version,
-        savedAt,
-        source,
-        file,
-        blocks,
-      }))
-      .reverse()
-  }
 
   async countLiveConversations(botId: string): Promise<T.LiveConversations> {
-    this.#open()
+    this.assertOpen()
     return tallyLive(
       [...(this.#live.get(botId)?.values() ?? [])].map((entry) => ({ ...entry, n: 1 })),
     )
-  }
-
-  async listBots(): Promise<Bot[]> {
-    this.#open()
-    return [...this.#bots.keys()].sort(compareCodeUnits).map((id) => {
-      const latest = this.#bots.get(id)!.at(-1)!
-      return this.#parsedBots.parse(id, latest.version, latest.data)
-    })
-  }
-
-  async deleteBot(id: string): Promise<boolean> {
-    this.#open()
-    this.#parsedBots.delete(id)
-    return this.#bots.delete(id)
-  }
-
-  async putWebhook(webhook: Webhook): Promise<T.PutResult> {
-    this.#open()
-    const created = !this.#webhooks.has(webhook.name)
-    this.#webhooks.set(webhook.name, JSON.stringify(webhook))
-    return { created }
-  }
-
-  async getWebhook(name: string): Promise<Webhook | null> {
-    this.#open()
-    const json = this.#webhooks.get(name)
-    return json === undefined ? null : (JSON.parse(json) as Webhook)
-  }
-
-  async listWebhooks(): Promise<Webhook[]> {
-    this.#open()
-    return sortedValues(this.#webhooks).map((json) => JSON.parse(json) as Webhook)
-  }
-
-  async deleteWebhook(name: string): Promise<boolean> {
-    this.#open()
-    return this.#webhooks.delete(name)
   }
 
   async createConversation(
     conversation: T.NewConversation,
     outbox: readonly T.NewDelivery[] = [],
   ): Promise<void> {
-    this.#open()
+    this.assertOpen()
     if (this.#conversations.has(conversation.id)) {
       throw conflictError('conversation')
     }
@@ -178,7 +76,7 @@ export class MemoryStore implements T.Store {
   }
 
   async getConversation(id: string): Promise<T.ConversationRecord | null> {
-    this.#open()
+    this.assertOpen()
     const stored = this.#conversations.get(id)
     return stored === undefined ? null : toConversation(id, stored)
   }
@@ -187,7 +85,7 @@ export class MemoryStore implements T.Store {
     update: T.ConversationUpdate,
     outbox: readonly T.NewDelivery[] = [],
   ): Promise<boolean> {
-    this.#open()
+    this.assertOpen()
     const stored = this.#conversations.get(update.id)
     if (stored === undefined || stored.version !== update.expectedVersion) return false
     const rows = this.#prepareDeliveries(outbox)
@@ -201,7 +99,7 @@ export class MemoryStore implements T.Store {
   }
 
   async listConversations(query: T.ConversationQuery): Promise<T.ConversationPage> {
-    this.#open()
+    this.assertOpen()
     // Tests and edge runtimes: a scan and a sort per page is plenty.
     const rows: T.ConversationRecord[] = []
     for (const [id, row] of this.#conversations) {
@@ -221,7 +119,7 @@ export class MemoryStore implements T.Store {
   }
 
   async funnel(botId: string, range: T.TimeRange = {}): Promise<T.FunnelCounts> {
-    this.#open()
+    this.assertOpen()
     let conversations = 0
     const reached: { block: string; n: number }[] = []
     const live: { block: string; n: number }[] = []
@@ -239,7 +137,7 @@ export class MemoryStore implements T.Store {
   }
 
   async deleteConversation(id: string): Promise<boolean> {
-    this.#open()
+    this.assertOpen()
     const row = this.#conversations.get(id)
     if (!row) return false
     this.#drop(id, row, () => true)
@@ -247,7 +145,7 @@ export class MemoryStore implements T.Store {
   }
 
   async deleteStaleConversations(before: number, limit: number): Promise<number> {
-    this.#open()
+    this.assertOpen()
     for (const id of this.#retained) {
       const delivery = this.#deliveries.get(id)
       if (delivery?.status !== 'pending') {
@@ -270,7 +168,7 @@ export class MemoryStore implements T.Store {
   }
 
   async listRetainedDeliveries(): Promise<T.DeliveryDetail[]> {
-    this.#open()
+    this.assertOpen()
     const details: T.DeliveryDetail[] = []
     for (const id of this.#retained) {
       const detail = await this.getDelivery(id)
@@ -280,7 +178,7 @@ export class MemoryStore implements T.Store {
   }
 
   async deleteDeliveries(ids: readonly string[]): Promise<number> {
-    this.#open()
+    this.assertOpen()
     let deleted = 0
     for (const id of ids) {
       const row = this.#deliveries.get(id)
@@ -307,13 +205,13 @@ export class MemoryStore implements T.Store {
   }
 
   async recordDelivery(delivery: T.NewDelivery): Promise<void> {
-    this.#open()
+    this.assertOpen()
     const [row] = this.#prepareDeliveries([delivery])
     if (row) this.#insert(row)
   }
 
   async leaseDueDeliveries(options: T.LeaseOptions): Promise<T.DeliveryRecord[]> {
-    this.#open()
+    this.assertOpen()
     const { total, perWebhook } = leaseLimits(options.limit, options.perWebhookLimit)
     if (total === 0 || perWebhook === 0) return []
     const queues: MemoryDelivery[][] = []
@@ -337,7 +235,7 @@ export class MemoryStore implements T.Store {
   }
 
   async completeAttempt(completion: T.AttemptCompletion): Promise<boolean> {
-    this.#open()
+    this.assertOpen()
     const row = this.#deliveries.get(completion.id)
     if (row?.status !== 'pending' || row.leaseOwner !== completion.owner) return false
     const done = completed(completion)
@@ -353,7 +251,7 @@ export class MemoryStore implements T.Store {
   }
 
   async releaseLeases(owner: string, ids: readonly string[]): Promise<number> {
-    this.#open()
+    this.assertOpen()
     let released = 0
     for (const id of ids) {
       const row = this.#deliveries.get(id)
@@ -366,14 +264,14 @@ export class MemoryStore implements T.Store {
   }
 
   async getDelivery(id: string): Promise<T.DeliveryDetail | null> {
-    this.#open()
+    this.assertOpen()
     const row = this.#deliveries.get(id)
     if (!row) return null
     return { ...toRecord(row), history: row.history.map((attempt) => ({ ...attempt })) }
   }
 
   async listDeliveries(query: T.DeliveryQuery): Promise<T.DeliveryRecord[]> {
-    this.#open()
+    this.assertOpen()
     const limit = Math.max(0, Math.floor(query.limit))
     const rows: MemoryDelivery[] = []
     for (const row of this.#deliveries.values()) {
@@ -389,7 +287,7 @@ export class MemoryStore implements T.Store {
   }
 
   async retryDelivery(id: string, now: number): Promise<T.DeliveryRecord | null> {
-    this.#open()
+    this.assertOpen()
     const row = this.#deliveries.get(id)
     if (!row) return null
     const change = retried(row, now)
@@ -403,7 +301,7 @@ export class MemoryStore implements T.Store {
   }
 
   async nextDueAt(): Promise<number | null> {
-    this.#open()
+    this.assertOpen()
     let next: number | null = null
     for (const ids of this.#pending.values()) {
       for (const id of ids) {
@@ -415,7 +313,7 @@ export class MemoryStore implements T.Store {
   }
 
   async countDeliveries(query: T.DeliveryCountQuery = {}): Promise<number> {
-    this.#open()
+    this.assertOpen()
     let count = 0
     for (const row of this.#deliveries.values()) {
       if (query.webhook !== undefined && row.webhook !== query.webhook) continue
@@ -426,15 +324,7 @@ export class MemoryStore implements T.Store {
   }
 
   async ping(): Promise<void> {
-    this.#open()
-  }
-
-  async close(): Promise<void> {
-    this.#closed = true
-  }
-
-  #open() {
-    if (this.#closed) throw new Error('the store is closed')
+    this.assertOpen()
   }
 
   /** Builds the rows first and checks every id, so a refused write changes nothing. */
@@ -492,14 +382,6 @@ export class MemoryStore implements T.Store {
     }
     return ids
   }
-}
-
-function sortedKeys(map: Map<string, string>): string[] {
-  return [...map.keys()].sort(compareCodeUnits)
-}
-
-function sortedValues(map: Map<string, string>): string[] {
-  return sortedKeys(map).map((key) => map.get(key)!)
 }
 
 /** A copy without the store's own fields. */

@@ -23,7 +23,6 @@ import {
 } from './conversations.js'
 import {
   completed,
-  conflictError,
   DELIVERY_COLUMNS,
   type DeliveryRow,
   deliveryFilters,
@@ -41,7 +40,6 @@ import {
   FUNNEL_COUNT,
   FUNNEL_LIVE,
   FUNNEL_REACHED,
-  inTransaction,
   LEASE,
   NEXT_DUE,
   outboxParams,
@@ -50,7 +48,10 @@ import {
   RECORD_DELIVERY,
   UPDATE_CONVERSATION,
 } from './postgres-sql.js'
+import { filtersStorable, Statements, storable } from './postgres-statements.js'
 import type * as T from './types.js'
+
+type PutBotRow = { version: number; created: boolean }
 
 export { MIGRATIONS, type PostgresStoreOptions } from './postgres-sql.js'
 
@@ -62,10 +63,10 @@ export class PostgresStore implements T.Store {
   readonly #parsedBots = new ParsedBots()
   /** The latest version last seen per bot: `getLatestBot` skips the text when it still is. */
   readonly #latest = new Map<string, number>()
-  readonly #pool: pg.Pool
+  readonly #db: Statements
 
   private constructor(pool: pg.Pool) {
-    this.#pool = pool
+    this.#db = new Statements(pool)
   }
 
   /** Connects, and migrates the schema (safely when several instances start at once). */
@@ -74,14 +75,9 @@ export class PostgresStore implements T.Store {
   }
 
   async putBot(bot: Bot, input: T.BotVersionInput = { source: 'api' }): Promise<T.PutBotResult> {
-    const { rows } = await this.#query<{ version: number; created: boolean }>('put-bot', PUT_BOT, [
-      bot.id,
-      JSON.stringify(bot),
-      input.source,
-      input.file ?? null,
-      input.savedAt ?? Date.now(),
-      bot.blocks.length,
-    ])
+    const { source, file = null, savedAt = Date.now() } = input
+    const values = [bot.id, JSON.stringify(bot), source, file, savedAt, bot.blocks.length]
+    const { rows } = await this.#db.query<PutBotRow>('put-bot', PUT_BOT, values)
     const row = rows[0]!
     return { created: row.created, version: row.version }
   }
@@ -95,7 +91,7 @@ export class PostgresStore implements T.Store {
     // One round trip; the text only when the latest version is not the one cached as latest.
     const hint = this.#latest.get(id) ?? 0
     const cached = hint > 0 ? this.#parsedBots.get(id, hint) : undefined
-    const { rows } = await this.#query<{ version: number; data: string | null }>(
+    const { rows } = await this.#db.query<{ version: number; data: string | null }>(
       'get-bot',
       `SELECT b.version, CASE WHEN b.version = $2 THEN NULL ELSE v.data END AS data
        FROM bots b JOIN bot_versions v ON v.bot_id = b.id AND v.version = b.version
@@ -115,7 +111,7 @@ export class PostgresStore implements T.Store {
     const cached = this.#parsedBots.get(id, version)
     // One round trip either way; the text only when it is not cached. The lookup also sees a
     // delete made by another instance, which the cache cannot.
-    const { rows } = await this.#query<{ data: string | null }>(
+    const { rows } = await this.#db.query<{ data: string | null }>(
       'get-bot-version',
       `SELECT CASE WHEN $3::boolean THEN NULL ELSE data END AS data FROM bot_versions
        WHERE bot_id = $1 AND version = $2`,
@@ -128,7 +124,7 @@ export class PostgresStore implements T.Store {
 
   async listBotVersions(id: string): Promise<T.BotVersionInfo[]> {
     if (!storable(id)) return []
-    const { rows } = await this.#query<BotVersionRow>(
+    const { rows } = await this.#db.query<BotVersionRow>(
       'list-bot-versions',
       'SELECT version, saved_at, source, file, blocks FROM bot_versions WHERE bot_id = $1 ORDER BY version DESC',
       [id],
@@ -138,7 +134,7 @@ export class PostgresStore implements T.Store {
 
   async countLiveConversations(botId: string): Promise<T.LiveConversations> {
     if (!storable(botId)) return tallyLive([])
-    const { rows } = await this.#query<{ version: number | null; block: string; n: number }>(
+    const { rows } = await this.#db.query<{ version: number | null; block: string; n: number }>(
       'count-live',
       `SELECT bot_version AS version, live_block AS block, count(*)::integer AS n
        FROM conversations WHERE bot_id = $1 AND live_block IS NOT NULL
@@ -149,7 +145,7 @@ export class PostgresStore implements T.Store {
   }
 
   async listBots(): Promise<Bot[]> {
-    const { rows } = await this.#query<{ id: string; version: number; data: string }>(
+    const { rows } = await this.#db.query<{ id: string; version: number; data: string }>(
       'list-bots',
       LIST_BOTS,
       [],
@@ -160,7 +156,7 @@ export class PostgresStore implements T.Store {
   async deleteBot(id: string): Promise<boolean> {
     this.#parsedBots.delete(id)
     if (!storable(id)) return false
-    const { rows } = await this.#query<{ n: number }>(
+    const { rows } = await this.#db.query<{ n: number }>(
       'delete-bot',
       `WITH gone AS (DELETE FROM bots WHERE id = $1 RETURNING id),
        versions AS (DELETE FROM bot_versions WHERE bot_id IN (SELECT id FROM gone))
@@ -171,12 +167,12 @@ export class PostgresStore implements T.Store {
   }
 
   async putWebhook(webhook: Webhook): Promise<T.PutResult> {
-    return this.#put('webhooks', 'name', webhook.name, JSON.stringify(webhook))
+    return this.#db.put('webhooks', 'name', webhook.name, JSON.stringify(webhook))
   }
 
   async getWebhook(name: string): Promise<Webhook | null> {
     if (!storable(name)) return null
-    const { rows } = await this.#query<{ data: string }>(
+    const { rows } = await this.#db.query<{ data: string }>(
       'get-webhook',
       'SELECT data FROM webhooks WHERE name = $1',
       [name],
@@ -185,7 +181,7 @@ export class PostgresStore implements T.Store {
   }
 
   async listWebhooks(): Promise<Webhook[]> {
-    const { rows } = await this.#query<{ data: string }>(
+    const { rows } = await this.#db.query<{ data: string }>(
       'list-webhooks',
       'SELECT data FROM webhooks ORDER BY name',
       [],
@@ -195,7 +191,7 @@ export class PostgresStore implements T.Store {
 
   async deleteWebhook(name: string): Promise<boolean> {
     if (!storable(name)) return false
-    const result = await this.#query('delete-webhook', 'DELETE FROM webhooks WHERE name = $1', [
+    const result = await this.#db.query('delete-webhook', 'DELETE FROM webhooks WHERE name = $1', [
       name,
     ])
     return (result.rowCount ?? 0) > 0
@@ -206,7 +202,7 @@ export class PostgresStore implements T.Store {
     outbox: readonly T.NewDelivery[] = [],
   ): Promise<void> {
     const { id, botId, state, now } = conversation
-    await this.#write('create-conversation', CREATE_CONVERSATION, [
+    await this.#db.write('create-conversation', CREATE_CONVERSATION, [
       id,
       botId,
       JSON.stringify(state),
@@ -220,7 +216,7 @@ export class PostgresStore implements T.Store {
 
   async getConversation(id: string): Promise<T.ConversationRecord | null> {
     if (!storable(id)) return null
-    const { rows } = await this.#query<ConversationRow>(
+    const { rows } = await this.#db.query<ConversationRow>(
       'get-conversation',
       `SELECT ${CONVERSATION_COLUMNS} FROM conversations WHERE id = $1`,
       [id],
@@ -233,15 +229,19 @@ export class PostgresStore implements T.Store {
     outbox: readonly T.NewDelivery[] = [],
   ): Promise<boolean> {
     if (!storable(update.id)) return false
-    const { rows } = await this.#write<{ n: number }>('update-conversation', UPDATE_CONVERSATION, [
-      JSON.stringify(update.state),
-      update.now,
-      update.id,
-      update.expectedVersion,
-      liveBlockOf(update.state),
-      reachedText(update.reached),
-      ...outboxParams(outbox),
-    ])
+    const { rows } = await this.#db.write<{ n: number }>(
+      'update-conversation',
+      UPDATE_CONVERSATION,
+      [
+        JSON.stringify(update.state),
+        update.now,
+        update.id,
+        update.expectedVersion,
+        liveBlockOf(update.state),
+        reachedText(update.reached),
+        ...outboxParams(outbox),
+      ],
+    )
     return rows[0]?.n === 1
   }
 
@@ -254,7 +254,7 @@ export class PostgresStore implements T.Store {
         id: 'id COLLATE "C"',
         contains: (column, p) => `strpos(lower(${column}), ${p}) > 0`,
       })
-      const { rows } = await this.#query<ConversationRow & { id: string }>(
+      const { rows } = await this.#db.query<ConversationRow & { id: string }>(
         `list-conversations:${filters.key}`,
         `SELECT id, ${CONVERSATION_COLUMNS} FROM conversations ${filters.where}
          ${filters.order} LIMIT $${filters.values.length + 1}`,
@@ -269,23 +269,25 @@ export class PostgresStore implements T.Store {
     const args = [botId, range.since ?? EARLIEST, range.until ?? LATEST]
     type Tally = { block: string; n: number }
     const [count, reached, live] = await Promise.all([
-      this.#query<{ n: number }>('funnel-count', FUNNEL_COUNT, args),
-      this.#query<Tally>('funnel-reached', FUNNEL_REACHED, args),
-      this.#query<Tally>('funnel-live', FUNNEL_LIVE, args),
+      this.#db.query<{ n: number }>('funnel-count', FUNNEL_COUNT, args),
+      this.#db.query<Tally>('funnel-reached', FUNNEL_REACHED, args),
+      this.#db.query<Tally>('funnel-live', FUNNEL_LIVE, args),
     ])
     return tallyFunnel(count.rows[0]?.n ?? 0, reached.rows, live.rows)
   }
 
   async deleteConversation(id: string): Promise<boolean> {
     if (!storable(id)) return false
-    const { rows } = await this.#query<{ n: number }>('delete-conversation', DELETE_CONVERSATION, [
-      id,
-    ])
+    const { rows } = await this.#db.query<{ n: number }>(
+      'delete-conversation',
+      DELETE_CONVERSATION,
+      [id],
+    )
     return rows[0]?.n === 1
   }
 
   async deleteStaleConversations(before: number, limit: number): Promise<number> {
-    const { rows } = await this.#query<{ n: number }>('delete-stale', DELETE_STALE, [
+    const { rows } = await this.#db.query<{ n: number }>('delete-stale', DELETE_STALE, [
       before,
       Math.max(0, Math.floor(limit)),
     ])
@@ -293,7 +295,7 @@ export class PostgresStore implements T.Store {
   }
 
   async listRetainedDeliveries(): Promise<T.DeliveryDetail[]> {
-    const { rows } = await this.#query<DeliveryRow & { history: string }>(
+    const { rows } = await this.#db.query<DeliveryRow & { history: string }>(
       'list-retained',
       `SELECT ${DELIVERY_COLUMNS}, history FROM deliveries
        WHERE id IN (SELECT id FROM retained_deliveries) ORDER BY seq`,
@@ -305,7 +307,7 @@ export class PostgresStore implements T.Store {
   async deleteDeliveries(ids: readonly string[]): Promise<number> {
     const storableIds = ids.filter(storable)
     if (storableIds.length === 0) return 0
-    const { rowCount } = await this.#query(
+    const { rowCount } = await this.#db.query(
       'delete-deliveries',
       'DELETE FROM deliveries WHERE id = ANY($1::text[])',
       [storableIds],
@@ -314,13 +316,13 @@ export class PostgresStore implements T.Store {
   }
 
   async recordDelivery(delivery: T.NewDelivery): Promise<void> {
-    await this.#write('record-delivery', RECORD_DELIVERY, outboxParams([delivery]))
+    await this.#db.write('record-delivery', RECORD_DELIVERY, outboxParams([delivery]))
   }
 
   async leaseDueDeliveries(options: T.LeaseOptions): Promise<T.DeliveryRecord[]> {
     const { total, perWebhook } = leaseLimits(options.limit, options.perWebhookLimit)
     if (total === 0 || perWebhook === 0) return []
-    const { rows } = await this.#query<DeliveryRow & { rank: number; head: number }>(
+    const { rows } = await this.#db.query<DeliveryRow & { rank: number; head: number }>(
       'lease',
       LEASE,
       [
@@ -341,7 +343,7 @@ export class PostgresStore implements T.Store {
   async completeAttempt(completion: T.AttemptCompletion): Promise<boolean> {
     if (!storable(completion.id)) return false
     const done = completed(completion)
-    const { rowCount } = await this.#query('complete', COMPLETE, [
+    const { rowCount } = await this.#db.query('complete', COMPLETE, [
       done.status,
       done.attempt.status,
       done.attempt.error,
@@ -356,7 +358,7 @@ export class PostgresStore implements T.Store {
   async releaseLeases(owner: string, ids: readonly string[]): Promise<number> {
     const storableIds = ids.filter(storable)
     if (storableIds.length === 0) return 0
-    const { rowCount } = await this.#query(
+    const { rowCount } = await this.#db.query(
       'release-leases',
       `UPDATE deliveries SET lease_owner = NULL, lease_until = NULL, due_at = next_attempt_at
        WHERE id = ANY($1::text[]) AND status = 'pending' AND lease_owner = $2`,
@@ -367,7 +369,7 @@ export class PostgresStore implements T.Store {
 
   async getDelivery(id: string): Promise<T.DeliveryDetail | null> {
     if (!storable(id)) return null
-    const { rows } = await this.#query<DeliveryRow & { history: string }>(
+    const { rows } = await this.#db.query<DeliveryRow & { history: string }>(
       'get-delivery',
       `SELECT ${DELIVERY_COLUMNS}, history FROM deliveries WHERE id = $1`,
       [id],
@@ -379,7 +381,7 @@ export class PostgresStore implements T.Store {
     const limit = Math.max(0, Math.floor(query.limit))
     if (!filtersStorable(query)) return []
     const filters = deliveryFilters(query, (n) => `$${n}`)
-    const { rows } = await this.#query<DeliveryRow>(
+    const { rows } = await this.#db.query<DeliveryRow>(
       `list-deliveries:${filters.key}`,
       `SELECT ${DELIVERY_COLUMNS} FROM deliveries ${filters.where}
        ORDER BY seq DESC LIMIT $${filters.values.length + 1}`,
@@ -390,7 +392,7 @@ export class PostgresStore implements T.Store {
 
   async retryDelivery(id: string, now: number): Promise<T.DeliveryRecord | null> {
     if (!storable(id)) return null
-    return inTransaction(this.#pool, async (client) => {
+    return this.#db.transaction(async (client) => {
       const { rows } = await client.query<DeliveryRow>(
         `SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE id = $1 FOR UPDATE`,
         [id],
@@ -416,14 +418,14 @@ export class PostgresStore implements T.Store {
   }
 
   async nextDueAt(): Promise<number | null> {
-    const { rows } = await this.#query<{ due: number | null }>('next-due-at', NEXT_DUE, [])
+    const { rows } = await this.#db.query<{ due: number | null }>('next-due-at', NEXT_DUE, [])
     return rows[0]?.due ?? null
   }
 
   async countDeliveries(query: T.DeliveryCountQuery = {}): Promise<number> {
     if (!filtersStorable(query)) return 0
     const filters = deliveryFilters(query, (n) => `$${n}`)
-    const { rows } = await this.#query<{ n: number }>(
+    const { rows } = await this.#db.query<{ n: number }>(
       `count-deliveries:${filters.key}`,
       `SELECT count(*) AS n FROM deliveries ${filters.where}`,
       filters.values,
@@ -432,66 +434,10 @@ export class PostgresStore implements T.Store {
   }
 
   async ping(): Promise<void> {
-    await this.#pool.query('SELECT 1')
+    await this.#db.ping()
   }
 
   async close(): Promise<void> {
-    if (!this.#pool.ended) await this.#pool.end()
+    await this.#db.end()
   }
-
-  /** A named (prepared once per connection, then reused) statement. */
-  #query<R extends pg.QueryResultRow = pg.QueryResultRow>(
-    name: string,
-    text: string,
-    values: unknown[],
-  ): Promise<pg.QueryResult<R>> {
-    return this.#pool.query<R>({ name, text, values })
-  }
-
-  /** A write whose unique violations mean "this id already exists". */
-  async #write<R extends pg.QueryResultRow = pg.QueryResultRow>(
-    name: string,
-    text: string,
-    values: unknown[],
-  ): Promise<pg.QueryResult<R>> {
-    try {
-      return await this.#query<R>(name, text, values)
-    } catch (error) {
-      // pg's DatabaseError, told by its SQLSTATE: pg itself is loaded only when connecting.
-      if (isUniqueViolation(error)) {
-        throw conflictError(
-          error.constraint?.startsWith('deliveries') ? 'delivery' : 'conversation',
-        )
-      }
-      throw error
-    }
-  }
-
-  async #put(table: 'bots' | 'webhooks', key: 'id' | 'name', id: string, data: string) {
-    // xmax is 0 on a row version this statement inserted, and set when it updated one.
-    const { rows } = await this.#query<{ created: boolean }>(
-      `put-${table}`,
-      `INSERT INTO ${table} (${key}, data) VALUES ($1, $2)
-       ON CONFLICT (${key}) DO UPDATE SET data = excluded.data
-       RETURNING (xmax = 0) AS created`,
-      [id, data],
-    )
-    return { created: rows[0]?.created === true }
-  }
-}
-
-/** PostgreSQL text cannot hold NUL, so no stored id contains one: such lookups find nothing. */
-function storable(id: string): boolean {
-  return !id.includes('\0')
-}
-
-function filtersStorable(query: { webhook?: string; conversationId?: string }): boolean {
-  return (
-    (query.webhook === undefined || storable(query.webhook)) &&
-    (query.conversationId === undefined || storable(query.conversationId))
-  )
-}
-
-function isUniqueViolation(error: unknown): error is pg.DatabaseError {
-  return (error as { code?: unknown } | null)?.code === '23505'
 }

@@ -15,7 +15,6 @@ import {
 } from './conversations.js'
 import {
   completed,
-  conflictError,
   DELIVERY_COLUMNS,
   type DeliveryRow,
   deliveryFilters,
@@ -27,17 +26,11 @@ import {
   toRecord,
 } from './deliveries.js'
 import type { SqliteDatabase, SqliteStatement } from './sqlite-driver.js'
-import { isUniqueViolation } from './sqlite-driver.js'
 import { openMigrated, prepareStatements, type SqliteStoreOptions } from './sqlite-sql.js'
+import { Transactions } from './sqlite-transactions.js'
 import type * as T from './types.js'
 
 export type { SqliteStoreOptions } from './sqlite-sql.js'
-
-interface QueuedWrite {
-  fn: () => unknown
-  resolve: (value: unknown) => void
-  reject: (error: unknown) => void
-}
 
 type Statement<P extends unknown[], R = unknown> = SqliteStatement<P, R>
 
@@ -49,7 +42,7 @@ type Statement<P extends unknown[], R = unknown> = SqliteStatement<P, R>
  *
  * The writes on a busy server's path (conversations with their outbox, delivery records,
  * leases, attempts) are group-committed: those issued in the same turn of the event loop
- * share one transaction, each in its own savepoint (see `#grouped`).
+ * share one transaction, each in its own savepoint (see `Transactions.grouped`).
  */
 export class SqliteStore implements T.Store {
   readonly #db: SqliteDatabase
@@ -61,12 +54,12 @@ export class SqliteStore implements T.Store {
     string,
     Statement<(string | number)[], ConversationRow & { id: string }>
   >()
-  /** Writes waiting for this turn of the event loop's group commit. */
-  #queued: QueuedWrite[] = []
+  readonly #tx: Transactions
 
   private constructor(db: SqliteDatabase) {
     this.#db = db
     this.#sql = prepareStatements(db)
+    this.#tx = new Transactions(db)
   }
 
   /** Opens (creating directories and the file if needed) and migrates a database file. */
@@ -77,7 +70,7 @@ export class SqliteStore implements T.Store {
   async putBot(bot: Bot, input: T.BotVersionInput = { source: 'api' }): Promise<T.PutBotResult> {
     const data = JSON.stringify(bot)
     const savedAt = input.savedAt ?? Date.now()
-    return this.#write(() => {
+    return this.#tx.write(() => {
       const created = this.#sql.botExists.get(bot.id) === undefined
       const version = (this.#sql.lastVersion.get(bot.id)?.last_version ?? 0) + 1
       this.#sql.putCounter.run(bot.id, version)
@@ -100,7 +93,7 @@ export class SqliteStore implements T.Store {
   }
 
   async getLatestBot(id: string): Promise<T.VersionedBot | null> {
-    return this.#read(() => {
+    return this.#tx.read(() => {
       const row = this.#sql.getBot.get(id)
       const bot = row ? this.#version(id, row.version) : null
       return bot && row ? { bot, version: row.version } : null
@@ -136,7 +129,7 @@ export class SqliteStore implements T.Store {
 
   async deleteBot(id: string): Promise<boolean> {
     this.#parsedBots.delete(id)
-    return this.#write(() => {
+    return this.#tx.write(() => {
       if (this.#sql.deleteBot.run(id).changes === 0) return false
       this.#sql.deleteVersions.run(id)
       return true
@@ -144,7 +137,7 @@ export class SqliteStore implements T.Store {
   }
 
   async putWebhook(webhook: Webhook): Promise<T.PutResult> {
-    return this.#write(() => {
+    return this.#tx.write(() => {
       const created = this.#sql.webhookExists.get(webhook.name) === undefined
       this.#sql.putWebhook.run(webhook.name, JSON.stringify(webhook))
       return { created }
@@ -169,7 +162,7 @@ export class SqliteStore implements T.Store {
     outbox: readonly T.NewDelivery[] = [],
   ): Promise<void> {
     const state = JSON.stringify(conversation.state)
-    return this.#grouped(() => {
+    return this.#tx.grouped(() => {
       const { id, botId, now } = conversation
       const live = liveBlockOf(conversation.state)
       this.#sql.insertConversation.run(
@@ -198,7 +191,7 @@ export class SqliteStore implements T.Store {
     const state = JSON.stringify(update.state)
     const live = liveBlockOf(update.state)
     const reached = reachedText(update.reached)
-    return this.#grouped(() => {
+    return this.#tx.grouped(() => {
       const { id, expectedVersion, now } = update
       const { changes } = this.#sql.updateConversation.run(
         state,
@@ -238,7 +231,7 @@ export class SqliteStore implements T.Store {
 
   async funnel(botId: string, range: T.TimeRange = {}): Promise<T.FunnelCounts> {
     const args = [botId, range.since ?? EARLIEST, range.until ?? LATEST] as const
-    return this.#read(() =>
+    return this.#tx.read(() =>
       tallyFunnel(
         this.#sql.funnelCount.get(...args)?.n ?? 0,
         this.#sql.funnelReached.all(...args),
@@ -250,7 +243,7 @@ export class SqliteStore implements T.Store {
   }
 
   async deleteConversation(id: string): Promise<boolean> {
-    return this.#write(() => {
+    return this.#tx.write(() => {
       if (this.#sql.deleteConversation.run(id).changes === 0) return false
       this.#sql.deleteDeliveriesOf.run(id)
       return true
@@ -258,7 +251,7 @@ export class SqliteStore implements T.Store {
   }
 
   async deleteStaleConversations(before: number, limit: number): Promise<number> {
-    return this.#write(() => {
+    return this.#tx.write(() => {
       this.#sql.purgeRetained.run()
       this.#sql.forgetRetained.run()
       const stale = this.#sql.staleConversations.all(before, before, Math.max(0, Math.floor(limit)))
@@ -276,7 +269,7 @@ export class SqliteStore implements T.Store {
   }
 
   async deleteDeliveries(ids: readonly string[]): Promise<number> {
-    return this.#write(() => {
+    return this.#tx.write(() => {
       let deleted = 0
       for (const id of ids) deleted += Number(this.#sql.deleteDelivery.run(id).changes)
       return deleted
@@ -284,7 +277,7 @@ export class SqliteStore implements T.Store {
   }
 
   async recordDelivery(delivery: T.NewDelivery): Promise<void> {
-    return this.#grouped(() => this.#insertDelivery(delivery))
+    return this.#tx.grouped(() => this.#insertDelivery(delivery))
   }
 
   async leaseDueDeliveries(options: T.LeaseOptions): Promise<T.DeliveryRecord[]> {
@@ -292,7 +285,7 @@ export class SqliteStore implements T.Store {
     if (total === 0 || perWebhook === 0) return []
     const { now, owner } = options
     const leaseUntil = now + options.leaseMs
-    return this.#grouped(() => {
+    return this.#tx.grouped(() => {
       const queues: (T.DeliveryRecord & { seq: number })[][] = []
       const skip = new Set(options.skipWebhooks)
       for (let hook = this.#sql.firstPendingWebhook.get(); hook; ) {
@@ -310,11 +303,11 @@ export class SqliteStore implements T.Store {
   }
 
   async completeAttempt(completion: T.AttemptCompletion): Promise<boolean> {
-    return this.#grouped(() => this.#complete(completion))
+    return this.#tx.grouped(() => this.#complete(completion))
   }
 
   async releaseLeases(owner: string, ids: readonly string[]): Promise<number> {
-    return this.#write(() => {
+    return this.#tx.write(() => {
       let released = 0
       for (const id of ids) released += Number(this.#sql.release.run(id, owner).changes)
       return released
@@ -359,7 +352,7 @@ export class SqliteStore implements T.Store {
   }
 
   async retryDelivery(id: string, now: number): Promise<T.DeliveryRecord | null> {
-    return this.#write(() => {
+    return this.#tx.write(() => {
       const row = this.#sql.getDelivery.get(id)
       if (!row) return null
       const change = retried(toRecord(row), now)
@@ -371,7 +364,7 @@ export class SqliteStore implements T.Store {
   }
 
   async nextDueAt(): Promise<number | null> {
-    return this.#read(() => {
+    return this.#tx.read(() => {
       let earliest: number | null = null
       for (let hook = this.#sql.firstPendingWebhook.get(); hook; ) {
         const due = this.#sql.firstDueOfWebhook.get(hook.name)?.due ?? null
@@ -400,7 +393,7 @@ export class SqliteStore implements T.Store {
 
   async close(): Promise<void> {
     if (!this.#db.isOpen) return
-    this.#flush()
+    this.#tx.flush()
     try {
       this.#db.exec('PRAGMA optimize')
     } finally {
@@ -408,80 +401,7 @@ export class SqliteStore implements T.Store {
     }
   }
 
-  /** Runs `fn` as one `BEGIN IMMEDIATE` transaction: it takes the write lock up front. */
-  #write<T>(fn: () => T): T {
-    try {
-      return this.#db.transaction('immediate', fn)
-    } catch (error) {
-      if (isUniqueViolation(error)) throw conflictOf(error)
-      throw error
-    }
-  }
-
-  /**
-   * Group commit. Under load many requests reach their write in the same turn of the event
-   * loop, and a commit (WAL frames, locks) costs several times a small write: they share one
-   * transaction, committed once the turn's other work is done (`setImmediate`). Each write
-   * runs in its own savepoint, so a unique-key conflict undoes only its own rows and rejects
-   * only its own caller. Any other failure, or a failed commit, leaves nothing of the batch
-   * written; each write then runs again in a transaction of its own, so one bad write cannot
-   * fail the others. Nobody is answered before the commit that holds their write.
-   */
-  #grouped<T>(fn: () => T): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.#queued.push({ fn, resolve: resolve as (value: unknown) => void, reject })
-      if (this.#queued.length === 1) setImmediate(() => this.#flush())
-    })
-  }
-
-  #flush(): void {
-    const batch = this.#queued
-    if (batch.length === 0) return
-    this.#queued = []
-    if (batch.length > 1) {
-      const outcomes: { value?: unknown; error?: unknown }[] = []
-      try {
-        this.#write(() => {
-          for (const write of batch) {
-            try {
-              outcomes.push({ value: this.#db.transaction('immediate', write.fn) })
-            } catch (error) {
-              if (!isUniqueViolation(error)) throw error
-              outcomes.push({ error: conflictOf(error) })
-            }
-          }
-        })
-      } catch {
-        outcomes.length = 0
-      }
-      if (outcomes.length === batch.length) {
-        for (const [i, write] of batch.entries()) {
-          const outcome = outcomes[i]!
-          if ('error' in outcome) write.reject(outcome.error)
-          else write.resolve(outcome.value)
-        }
-        return
-      }
-    }
-    for (const write of batch) {
-      try {
-        write.resolve(this.#write(write.fn))
-      } catch (error) {
-        write.reject(error)
-      }
-    }
-  }
-
-  /** Several reads that must see one snapshot. */
-  #read<T>(fn: () => T): T {
-    return this.#db.transaction('deferred', fn)
-  }
-
   #insertDelivery(delivery: T.NewDelivery) {
     this.#sql.insertDelivery.run(...insertValues(delivery, (value) => (value ? 1 : 0)))
   }
-}
-
-function conflictOf(error: Error) {
-  return conflictError(error.message.includes('deliveries') ? 'delivery' : 'conversation')
 }

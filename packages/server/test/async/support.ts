@@ -1,20 +1,11 @@
 import { randomBytes } from 'node:crypto'
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { AddressInfo, Socket } from 'node:net'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { Webhook as StandardWebhook } from 'standardwebhooks'
+import { type ReceivedRequest, type Reply, startTestReceiver } from '../../../../tools/receiver.ts'
 
-/** One request as the receiver saw it. */
-export interface Received {
-  id: string
-  timestamp: string
-  signature: string | undefined
-  body: string
-  /** `performance.now()` when the body had arrived. */
-  at: number
-  headers: IncomingMessage['headers']
-}
-
-export type Reply = (received: Received, response: ServerResponse, request: IncomingMessage) => void
+export type Received = ReceivedRequest
+export type { Reply }
 
 export interface Receiver {
   url: string
@@ -28,54 +19,18 @@ export interface Receiver {
 }
 
 /**
- * A webhook receiver on 127.0.0.1 that records every request and answers with `reply`.
- * `port` 0 picks a free one; a given port lets a test bring "the same" receiver back later.
+ * The shared receiver (tools/receiver.ts) at `/hook`. `port` 0 picks a free one; a given
+ * port lets a test bring "the same" receiver back later.
  */
 export async function startReceiver(reply: Reply, port = 0): Promise<Receiver> {
-  const received: Received[] = []
-  const sockets = new Set<Socket>()
-  let open = 0
-  let peak = 0
-  const server: Server = createServer((request, response) => {
-    open++
-    peak = Math.max(peak, open)
-    response.on('close', () => open--)
-    const chunks: Buffer[] = []
-    request.on('data', (chunk: Buffer) => chunks.push(chunk))
-    request.on('end', () => {
-      const item: Received = {
-        id: String(request.headers['webhook-id']),
-        timestamp: String(request.headers['webhook-timestamp']),
-        signature: request.headers['webhook-signature'] as string | undefined,
-        body: Buffer.concat(chunks).toString('utf8'),
-        at: performance.now(),
-        headers: request.headers,
-      }
-      received.push(item)
-      reply(item, response, request)
-    })
-  })
-  server.on('connection', (socket) => {
-    sockets.add(socket)
-    socket.on('close', () => sockets.delete(socket))
-  })
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(port, '127.0.0.1', () => resolve())
-  })
-  const address = server.address() as AddressInfo
+  const receiver = await startTestReceiver(reply, port)
   return {
-    url: `http://127.0.0.1:${address.port}/hook`,
-    port: address.port,
-    received,
-    open: () => open,
-    peakOpen: () => peak,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve())
-        // Hanging requests would hold close() open for as long as they hang.
-        for (const socket of sockets) socket.destroy()
-      }),
+    url: `${receiver.url}/hook`,
+    port: receiver.port,
+    received: receiver.requests,
+    open: receiver.open,
+    peakOpen: receiver.peakOpen,
+    close: receiver.close,
   }
 }
 

@@ -1,20 +1,9 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
-import {
-  createServer,
-  type IncomingHttpHeaders,
-  type IncomingMessage,
-  type ServerResponse,
-} from 'node:http'
-import type { AddressInfo, Socket } from 'node:net'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Webhook } from '@joon/core'
+import { type ReceivedRequest, startTestReceiver } from '../../../../tools/receiver.ts'
 
-/** One request the receiver got, as it arrived. */
-export interface Received {
-  method: string
-  url: string
-  headers: IncomingHttpHeaders
-  body: string
-}
+export type Received = ReceivedRequest
 
 export type ReceiverHandler = (req: IncomingMessage, res: ServerResponse, body: string) => void
 
@@ -29,44 +18,18 @@ export interface Receiver {
   close(): Promise<void>
 }
 
-/** A real `node:http` receiver on 127.0.0.1, on a port chosen by the OS. */
+/** The shared receiver (tools/receiver.ts), answering with `handler`. */
 export async function startReceiver(handler: ReceiverHandler): Promise<Receiver> {
-  const requests: Received[] = []
-  const sockets = new Set<Socket>()
-  const closed: Promise<void>[] = []
-  let connections = 0
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = []
-    req.on('data', (chunk: Buffer) => chunks.push(chunk))
-    req.on('end', () => {
-      const body = Buffer.concat(chunks).toString('utf8')
-      requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body })
-      handler(req, res, body)
-    })
-  })
-  server.on('connection', (socket) => {
-    connections++
-    sockets.add(socket)
-    closed.push(new Promise((resolve) => socket.on('close', () => resolve())))
-    socket.on('close', () => sockets.delete(socket))
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
+  const receiver = await startTestReceiver((received, res, req) => handler(req, res, received.body))
   return {
-    url: `http://127.0.0.1:${port}`,
-    port,
-    requests,
+    url: receiver.url,
+    port: receiver.port,
+    requests: receiver.requests,
     get connections() {
-      return connections
+      return receiver.connections()
     },
-    allClosed: async () => {
-      await Promise.all(closed)
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy()
-        server.close(() => resolve())
-      }),
+    allClosed: receiver.allClosed,
+    close: receiver.close,
   }
 }
 

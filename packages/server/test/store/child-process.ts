@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -11,12 +11,13 @@ const require = createRequire(import.meta.url)
 const coreWebhook = new URL('../../../core/dist/webhook.js', import.meta.url)
 
 /**
- * Compiles the store's TypeScript sources into `dir` as plain ES modules a child `node` can
- * import (tests run against source, and Node 20 cannot strip types). Bare imports of installed
- * packages are pinned to their resolved files so `dir` can live anywhere.
+ * Compiles the store folder's TypeScript sources into `dir` as plain ES modules a child `node`
+ * can import (tests run against source, and Node 20 cannot strip types). Bare imports of
+ * installed packages are pinned to their resolved files so `dir` can live anywhere.
  */
-export async function compileStore(dir: string, files: string[]): Promise<void> {
+export async function compileStore(dir: string): Promise<void> {
   await mkdir(dir, { recursive: true })
+  const files = (await readdir(storeDir)).filter((file) => file.endsWith('.ts'))
   for (const file of files) {
     const source = await readFile(join(storeDir, file), 'utf8')
     const { outputText } = ts.transpileModule(source, {

@@ -399,17 +399,7 @@ describe('SqliteStore shared by processes', () => {
   let compiled: string
   beforeAll(async () => {
     compiled = join(root, 'compiled')
-    await compileStore(compiled, [
-      'sqlite.ts',
-      'sqlite-sql.ts',
-      'sqlite-driver.ts',
-      'optional-dependency.ts',
-      'bots.ts',
-      'conversations.ts',
-      'migrations.ts',
-      'deliveries.ts',
-      'types.ts',
-    ])
+    await compileStore(compiled)
   })
 
   it('leases without double-claiming and lets one racing update win, across processes', async () => {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
+import { startTestReceiver } from '../../../../tools/receiver.ts'
 import { hostile, kinds, leadGen, orders, plans } from './bots.ts'
 
 /** The part of @joon/server's Node entry these tests use. */
@@ -42,27 +43,24 @@ export interface Recorded {
 
 export type WebhookHandler = (request: Recorded, response: ServerResponse) => void
 
-/** A webhook receiver on 127.0.0.1 that records each request and lets the test answer it. */
+/** The shared receiver (tools/receiver.ts); each test can say how it answers. */
 export async function startReceiver() {
   const requests: Recorded[] = []
   let handler: WebhookHandler = (_request, response) => {
     response.writeHead(204).end()
   }
-  const server = createServer((request, response) => {
-    readBody(request).then((body) => {
-      const recorded = { path: request.url ?? '/', body }
-      requests.push(recorded)
-      handler(recorded, response)
-    })
+  const receiver = await startTestReceiver((received, response) => {
+    const recorded = { path: received.url, body: received.body }
+    requests.push(recorded)
+    handler(recorded, response)
   })
-  const url = await listen(server)
   return {
-    url,
+    url: receiver.url,
     requests,
     answerWith(next: WebhookHandler) {
       handler = next
     },
-    close: () => close(server),
+    close: receiver.close,
   }
 }
 
