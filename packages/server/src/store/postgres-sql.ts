@@ -409,10 +409,18 @@ export const NEXT_DUE = `
               ORDER BY due_at LIMIT 1)) AS due
   FROM hooks WHERE hooks.name IS NOT NULL`
 
-/** Records an attempt: the attempt ($7, JSON) is appended to the history's JSON text. */
+/**
+ * Records attempts, one row of the arrays per attempt: each attempt (JSON) is appended to its
+ * delivery's history; only deliveries still pending and leased by the attempt's owner change.
+ * Returns the ids recorded.
+ */
 export const COMPLETE = `
-  UPDATE deliveries SET status = $1, attempts = attempts + 1, last_status = $2, last_error = $3,
-    next_attempt_at = $4, due_at = $4, lease_owner = NULL, lease_until = NULL,
-    history = CASE WHEN history = '[]' THEN '[' || $7 || ']'
-                   ELSE left(history, -1) || ',' || $7 || ']' END
-  WHERE id = $5 AND status = 'pending' AND lease_owner = $6`
+  UPDATE deliveries d SET status = c.status, attempts = d.attempts + 1,
+    last_status = c.last_status, last_error = c.last_error, next_attempt_at = c.next_at,
+    due_at = c.next_at, lease_owner = NULL, lease_until = NULL,
+    history = CASE WHEN d.history = '[]' THEN '[' || c.attempt || ']'
+                   ELSE left(d.history, -1) || ',' || c.attempt || ']' END
+  FROM unnest($1::text[], $2::integer[], $3::text[], $4::bigint[], $5::text[], $6::text[],
+              $7::text[]) AS c(status, last_status, last_error, next_at, id, owner, attempt)
+  WHERE d.id = c.id AND d.status = 'pending' AND d.lease_owner = c.owner
+  RETURNING d.id`

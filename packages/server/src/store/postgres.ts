@@ -22,7 +22,6 @@ import {
   toConversation,
 } from './conversations.js'
 import {
-  completed,
   DELIVERY_COLUMNS,
   type DeliveryRow,
   deliveryFilters,
@@ -31,8 +30,8 @@ import {
   toDetail,
   toRecord,
 } from './deliveries.js'
+import { CompletionBatches } from './postgres-completions.js'
 import {
-  COMPLETE,
   CREATE_CONVERSATION,
   connect,
   DELETE_CONVERSATION,
@@ -64,9 +63,11 @@ export class PostgresStore implements T.Store {
   /** The latest version last seen per bot: `getLatestBot` skips the text when it still is. */
   readonly #latest = new Map<string, number>()
   readonly #db: Statements
+  readonly #completions: CompletionBatches
 
   private constructor(pool: pg.Pool) {
     this.#db = new Statements(pool)
+    this.#completions = new CompletionBatches(this.#db)
   }
 
   /** Connects, and migrates the schema (safely when several instances start at once). */
@@ -342,17 +343,7 @@ export class PostgresStore implements T.Store {
 
   async completeAttempt(completion: T.AttemptCompletion): Promise<boolean> {
     if (!storable(completion.id)) return false
-    const done = completed(completion)
-    const { rowCount } = await this.#db.query('complete', COMPLETE, [
-      done.status,
-      done.attempt.status,
-      done.attempt.error,
-      done.nextAttemptAt,
-      completion.id,
-      completion.owner,
-      JSON.stringify(done.attempt),
-    ])
-    return rowCount === 1
+    return this.#completions.complete(completion)
   }
 
   async releaseLeases(owner: string, ids: readonly string[]): Promise<number> {

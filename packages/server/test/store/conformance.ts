@@ -786,6 +786,68 @@ export function describeStoreConformance(
         expect(await store.getDelivery(d.id)).toMatchObject({ status: 'delivered', attempts: 1 })
       })
 
+      it('records outcomes finished at once each as if alone', async () => {
+        const ok = asyncDelivery('crm', 'c', T)
+        const failing = asyncDelivery('crm', 'c', T + 1)
+        const stolen = asyncDelivery('crm', 'c', T + 2)
+        await conversation([ok, failing, stolen])
+        await store.leaseDueDeliveries({ now: T + 2, limit: 2, leaseMs: 60_000, owner: 'w' })
+        await store.leaseDueDeliveries({ now: T + 2, limit: 1, leaseMs: 60_000, owner: 'x' })
+        const results = await Promise.all([
+          store.completeAttempt({
+            id: ok.id,
+            owner: 'w',
+            attempt: attempt(T + 3, 200),
+            outcome: { status: 'delivered' },
+          }),
+          store.completeAttempt({
+            id: failing.id,
+            owner: 'w',
+            attempt: attempt(T + 3, 503, 'HTTP 503'),
+            outcome: { status: 'pending', nextAttemptAt: T + 900 },
+          }),
+          // The same outcome twice: recorded once.
+          store.completeAttempt({
+            id: ok.id,
+            owner: 'w',
+            attempt: attempt(T + 4, 200),
+            outcome: { status: 'delivered' },
+          }),
+          // Not this owner's lease.
+          store.completeAttempt({
+            id: stolen.id,
+            owner: 'w',
+            attempt: attempt(T + 3, 200),
+            outcome: { status: 'delivered' },
+          }),
+          store.completeAttempt({
+            id: 'no-such-delivery',
+            owner: 'w',
+            attempt: attempt(T + 3, 200),
+            outcome: { status: 'delivered' },
+          }),
+        ])
+        expect(results).toEqual([true, true, false, false, false])
+        expect(await store.getDelivery(ok.id)).toMatchObject({
+          status: 'delivered',
+          attempts: 1,
+          history: [attempt(T + 3, 200)],
+        })
+        expect(await store.getDelivery(failing.id)).toMatchObject({
+          status: 'pending',
+          attempts: 1,
+          lastStatus: 503,
+          nextAttemptAt: T + 900,
+          leaseOwner: null,
+          history: [attempt(T + 3, 503, 'HTTP 503')],
+        })
+        expect(await store.getDelivery(stolen.id)).toMatchObject({
+          status: 'pending',
+          attempts: 0,
+          leaseOwner: 'x',
+        })
+      })
+
       it('releases the leases an owner gives back, and only those', async () => {
         const mine = asyncDelivery('crm', 'c', T)
         const leased = asyncDelivery('crm', 'c', T + 1)
