@@ -207,7 +207,10 @@ async function serve(config: ServerConfig) {
     stopping = true
     console.log(`${signal}: draining requests and deliveries…`)
     server.close().then(
-      () => process.exit(0),
+      () => {
+        console.log('Stopped: every request answered, deliveries in flight handed back.')
+        process.exit(0)
+      },
       (error) => {
         console.error('shutdown failed:', error)
         process.exit(1)

@@ -2,22 +2,13 @@ import type pg from 'pg'
 import { DELIVERY_COLUMNS, INSERT_COLUMNS, insertValues } from './deliveries.js'
 import { migrationsToRun } from './migrations.js'
 import { requireOptional } from './optional-dependency.js'
+import type { PostgresStoreOptions } from './options.js'
 import type { NewDelivery } from './types.js'
 
 /**
  * PostgresStore's SQL: connecting, the schema and its migrations, and the statements that do
  * a whole write in one round trip.
  */
-
-export interface PostgresStoreOptions {
-  /**
-   * A schema to keep Joon's tables in (created if missing), instead of the connection's
-   * default search path: several Joon installations, or test runs, can share one database.
-   */
-  schema?: string
-  /** Connections in the pool. Default 10. */
-  maxConnections?: number
-}
 
 const INT8_OID = 20
 

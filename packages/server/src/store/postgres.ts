@@ -30,6 +30,7 @@ import {
   toDetail,
   toRecord,
 } from './deliveries.js'
+import type { PostgresStoreOptions } from './options.js'
 import { CompletionBatches } from './postgres-completions.js'
 import {
   CREATE_CONVERSATION,
@@ -42,7 +43,6 @@ import {
   LEASE,
   NEXT_DUE,
   outboxParams,
-  type PostgresStoreOptions,
   PUT_BOT,
   RECORD_DELIVERY,
   UPDATE_CONVERSATION,
@@ -52,7 +52,7 @@ import type * as T from './types.js'
 
 type PutBotRow = { version: number; created: boolean }
 
-export { MIGRATIONS, type PostgresStoreOptions } from './postgres-sql.js'
+export type { PostgresStoreOptions } from './options.js'
 
 /**
  * Storage on PostgreSQL, for several Joon instances behind a load balancer. Every write is a

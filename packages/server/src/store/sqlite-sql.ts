@@ -4,30 +4,15 @@ import { type BotVersionRow, LIST_BOTS } from './bots.js'
 import { CONVERSATION_COLUMNS, type ConversationRow } from './conversations.js'
 import { DELIVERY_COLUMNS, type DeliveryRow, INSERT_COLUMNS } from './deliveries.js'
 import { migrationsToRun } from './migrations.js'
+import type { SqliteStoreOptions } from './options.js'
 import {
   isBusy,
   openSqliteDatabase,
   type SqliteDatabase,
-  type SqliteDriverName,
 } from './sqlite-driver.js'
 import type { BotSource } from './types.js'
 
 /** SqliteStore's SQL: the schema, its migrations, and every statement it prepares. */
-
-export interface SqliteStoreOptions {
-  /**
-   * `normal` (the default): a commit survives the process being killed at any instant
-   * (SIGKILL, OOM, crash), because in WAL mode a commit is in the OS's file cache before it
-   * returns; only an OS crash or power loss can drop the last commits, and never corrupts the
-   * file. `full` also syncs the WAL to disk on every commit, which survives power loss and
-   * costs an fsync per write.
-   */
-  synchronous?: 'normal' | 'full'
-  /** How long a write waits for another connection's lock, in ms. Default 10,000. */
-  busyTimeoutMs?: number
-  /** Default: `node:sqlite` where Node has it (22.13+), else better-sqlite3 (Node 20). */
-  driver?: SqliteDriverName
-}
 
 /**
  * Schema migrations, applied in order; `PRAGMA user_version` holds how many ran. Never edit

@@ -25,12 +25,13 @@ import {
   toDetail,
   toRecord,
 } from './deliveries.js'
+import type { SqliteStoreOptions } from './options.js'
 import type { SqliteDatabase, SqliteStatement } from './sqlite-driver.js'
-import { openMigrated, prepareStatements, type SqliteStoreOptions } from './sqlite-sql.js'
+import { openMigrated, prepareStatements } from './sqlite-sql.js'
 import { Transactions } from './sqlite-transactions.js'
 import type * as T from './types.js'
 
-export type { SqliteStoreOptions } from './sqlite-sql.js'
+export type { SqliteStoreOptions } from './options.js'
 
 type Statement<P extends unknown[], R = unknown> = SqliteStatement<P, R>
 

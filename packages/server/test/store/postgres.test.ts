@@ -1,6 +1,7 @@
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { MIGRATIONS, PostgresStore } from '../../src/store/postgres.js'
+import { PostgresStore } from '../../src/store/postgres.js'
+import { MIGRATIONS } from '../../src/store/postgres-sql.js'
 import { asyncDelivery, bot, describeStoreConformance, state, uid } from './conformance.js'
 
 /**
