@@ -12,6 +12,7 @@ import { proxyAddress, RateLimiter } from './http/rate-limit.js'
 import { resultsRoutes } from './http/results.js'
 import { Health } from './http/schemas.js'
 import { randomId } from './ids.js'
+import type { Observer } from './metrics/observer.js'
 import type { Store } from './store/types.js'
 
 /** The contract's default: generous enough for a busy office behind one address. */
@@ -47,6 +48,15 @@ export interface AppOptions {
   site?: Hono
   now?: () => number
   log?: (event: string, fields: Record<string, unknown>) => void
+  /** Told of each turn and webhook call (the Node entry's Prometheus metrics). */
+  observe?: Observer
+  /**
+   * Serves `GET /metrics` (Prometheus text format) to the admin token or `metricsToken`:
+   * the Node entry's `prometheusMetrics(…).scrape`.
+   */
+  metrics?: () => Promise<{ body: string; contentType: string }>
+  /** `JOON_METRICS_TOKEN`: a token for /metrics only, for a scraper not given the admin one. */
+  metricsToken?: string
 }
 
 /** Builds the Hono app. It never listens: `node.ts` and `edge.ts` do that. */
@@ -60,6 +70,7 @@ export function createApp(options: AppOptions) {
     onDeliveriesQueued: options.onDeliveriesQueued,
     firstAttemptDelayMs: options.retrySchedule?.[0],
     log: options.log,
+    observe: options.observe,
   }
   const rateLimit = options.rateLimit ?? DEFAULT_RATE_LIMIT
   const chat = chatRoutes({
@@ -129,6 +140,35 @@ export function createApp(options: AppOptions) {
         if (notModified(widget, c.req.header('if-none-match'))) return c.body(null, 304)
         if (sent.encoding) c.header('content-encoding', sent.encoding)
         return c.body(sent.body, 200, { 'content-type': 'text/javascript; charset=utf-8' })
+      },
+    )
+    .get(
+      '/metrics',
+      describe(
+        'Server',
+        'Metrics in the Prometheus text format',
+        { 200: { description: 'Prometheus text exposition format', media: 'text/plain' } },
+        {
+          description:
+            'Bearer the admin token or JOON_METRICS_TOKEN. 404 when neither is set or the runtime has no metrics (edge).',
+        },
+      ),
+      adminAuth(options.adminToken, {
+        alsoAccept: [options.metricsToken],
+        clientAddress: options.clientAddress ?? forwardedAddress,
+        now,
+        disabled: new ApiError(
+          404,
+          'metrics_disabled',
+          'Metrics are off: set JOON_ADMIN_TOKEN or JOON_METRICS_TOKEN.',
+        ),
+      }),
+      async (c) => {
+        if (!options.metrics) {
+          throw new ApiError(404, 'metrics_disabled', 'This runtime serves no metrics.')
+        }
+        const { body, contentType } = await options.metrics()
+        return c.body(body, 200, { 'content-type': contentType, 'cache-control': 'no-store' })
       },
     )
     .route('/api/v1/admin', admin)

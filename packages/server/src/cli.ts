@@ -43,6 +43,8 @@ relative to the current folder.
       without it the admin API is off
                                   JOON_ALLOW_SHORT_ADMIN_TOKEN      default unset
       1 lets a shorter admin token through (local development only)
+                                  JOON_METRICS_TOKEN                default none
+      a bearer token for GET /metrics only (the admin token also works), 16 characters or more
                                   JOON_ALLOW_PRIVATE_URLS           default off
       1 lets webhooks call loopback and private addresses (development and tests only)
                                   JOON_RETRY_SCHEDULE               default 0,5s,5m,30m,2h,5h,10h,10h
@@ -187,6 +189,7 @@ async function serve(config: ServerConfig) {
     port: config.port,
     host: config.host,
     adminToken: config.adminToken,
+    metricsToken: config.metricsToken,
     allowPrivateUrls: config.allowPrivateUrls,
     trustProxy: config.trustProxy,
     rateLimit: config.rateLimit,

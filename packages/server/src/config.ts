@@ -34,6 +34,8 @@ export interface ServerConfig {
   dataFile: string
   databaseUrl: string | undefined
   adminToken: string | undefined
+  /** `JOON_METRICS_TOKEN`: a bearer token for /metrics only (the admin token works too). */
+  metricsToken: string | undefined
   allowPrivateUrls: boolean
   /** Behind a reverse proxy: take the client address from X-Forwarded-For. */
   trustProxy: boolean
@@ -84,6 +86,12 @@ export function readConfig(
       `JOON_ADMIN_TOKEN is ${adminToken.length} characters long; use at least ${MIN_ADMIN_TOKEN_LENGTH}, random: \`joon token\` prints one (or \`openssl rand -base64 32\`). To keep a short token anyway (local development), set JOON_ALLOW_SHORT_ADMIN_TOKEN=1.`,
     )
   }
+  const metricsToken = env.JOON_METRICS_TOKEN || undefined
+  if (metricsToken !== undefined && metricsToken.length < MIN_ADMIN_TOKEN_LENGTH) {
+    throw new Error(
+      `JOON_METRICS_TOKEN is ${metricsToken.length} characters long; use at least ${MIN_ADMIN_TOKEN_LENGTH}, random (\`joon token\` prints one).`,
+    )
+  }
   const headersTimeoutMs = timeout(
     '--headers-timeout / JOON_HEADERS_TIMEOUT',
     flags['headers-timeout'] ?? env.JOON_HEADERS_TIMEOUT,
@@ -114,6 +122,7 @@ export function readConfig(
     dataFile: flags.data ?? env.JOON_DATA ?? '.joon/joon.db',
     databaseUrl: env.JOON_DATABASE_URL || undefined,
     adminToken,
+    metricsToken,
     allowPrivateUrls: env.JOON_ALLOW_PRIVATE_URLS === '1',
     trustProxy: env.JOON_TRUST_PROXY === '1',
     retrySchedule: env.JOON_RETRY_SCHEDULE

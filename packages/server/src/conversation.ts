@@ -11,6 +11,7 @@ import {
 import type { WebhookSender } from '@joon/core/webhook'
 import { ApiError, notFound } from './http/errors.js'
 import { timeOrderedId } from './ids.js'
+import type { Observer } from './metrics/observer.js'
 import type { ConversationRecord, NewDelivery, Store } from './store/types.js'
 
 /** Sends one webhook call; `createWebhookSender` (Node) and `createFetchSender` (edge) fit. */
@@ -29,6 +30,8 @@ export interface TurnDeps {
   /** Told after a write that queued asynchronous deliveries, or made some due (an admin retry). */
   onDeliveriesQueued?: (() => void) | undefined
   log?: ((event: string, fields: Record<string, unknown>) => void) | undefined
+  /** Told of each turn and synchronous webhook call (metrics). */
+  observe?: Observer | undefined
 }
 
 export interface TurnReply {
@@ -58,8 +61,18 @@ export async function startConversation(
   botId: string,
   variables: Record<string, unknown> | undefined,
 ): Promise<TurnReply & { conversationId: string }> {
+  const started = performance.now()
   const latest = await deps.store.getLatestBot(botId)
   if (!latest) throw notFound('Bot', botId)
+  return observed(deps, botId, started, () => start(deps, botId, latest, variables))
+}
+
+async function start(
+  deps: TurnDeps,
+  botId: string,
+  latest: { bot: Bot; version: number },
+  variables: Record<string, unknown> | undefined,
+): Promise<TurnReply & { conversationId: string }> {
   const conversationId = deps.newId('c_')
   const event: StepEvent = variables ? { type: 'start', variables } : { type: 'start' }
   const result = await turn(deps, latest.bot, conversationId, null, event)
@@ -84,9 +97,15 @@ export async function replyToConversation(
   conversationId: string,
   text: string,
 ): Promise<TurnReply> {
+  const started = performance.now()
   const record = await deps.store.getConversation(conversationId)
   if (!record) throw notFound('Conversation', conversationId)
   if (record.state.ended) throw endedError()
+  return observed(deps, record.botId, started, () => reply(deps, record, text))
+}
+
+async function reply(deps: TurnDeps, record: ConversationRecord, text: string): Promise<TurnReply> {
+  const conversationId = record.id
   const bot = await botOf(deps.store, record)
   if (!bot) return endForGoneBot(deps, record, text)
   let result: StepResult
@@ -115,6 +134,25 @@ export async function replyToConversation(
   if (!saved) throw conflictError()
   if (outbox.length > 0) deps.onDeliveriesQueued?.()
   return replyOf(result)
+}
+
+/** Runs a turn of `botId`'s, telling `deps.observe` how it went and how long it took. */
+async function observed<T extends TurnReply>(
+  deps: TurnDeps,
+  botId: string,
+  started: number,
+  run: () => Promise<T>,
+): Promise<T> {
+  const seconds = () => (performance.now() - started) / 1000
+  try {
+    const result = await run()
+    deps.observe?.turn(botId, result.ended ? 'ended' : 'waiting', seconds())
+    return result
+  } catch (error) {
+    const conflict = error instanceof ApiError && error.status === 409
+    deps.observe?.turn(botId, conflict ? 'conflict' : 'error', seconds())
+    throw error
+  }
 }
 
 /** The blocks reached once a step visited `visited`; undefined when nothing new was reached. */
@@ -255,6 +293,14 @@ async function callSyncWebhook(
           error: null,
         }
   const failed = result.outcome.kind === 'failure'
+  if (webhook) {
+    deps.observe?.webhookCall(
+      effect.webhook,
+      'sync',
+      failed ? 'failed' : 'delivered',
+      result.durationMs / 1000,
+    )
+  }
   if (result.outcome.kind === 'responses' && result.outcome.skipped > 0) {
     deps.log?.('webhook.skipped_instructions', {
       webhook: effect.webhook,

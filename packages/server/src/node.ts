@@ -17,6 +17,7 @@ import { createWebhookSender } from './delivery/send.js'
 import { startDeliveryWorker } from './delivery/worker.js'
 import { proxyAddress } from './http/rate-limit.js'
 import { randomId } from './ids.js'
+import { prometheusMetrics } from './metrics/prometheus.js'
 import { startRetention } from './results/retention.js'
 import type { Store } from './store/types.js'
 import { VERSION } from './version.js'
@@ -29,6 +30,8 @@ export interface NodeServerOptions {
   port?: number
   host?: string
   adminToken?: string | undefined
+  /** `JOON_METRICS_TOKEN`: also lets a scraper read GET /metrics. */
+  metricsToken?: string | undefined
   allowPrivateUrls?: boolean
   /** Behind a reverse proxy: rate-limit by the first X-Forwarded-For address, not the socket's. */
   trustProxy?: boolean
@@ -64,7 +67,11 @@ export interface RunningServer {
 
 /** Serves the app on Node with the guarded webhook sender and the delivery worker. */
 export async function startNodeServer(options: NodeServerOptions): Promise<RunningServer> {
-  const log = options.log ?? (() => {})
+  const metrics = prometheusMetrics({ store: options.store })
+  const log = (event: string, fields: Record<string, unknown>) => {
+    metrics.count(event)
+    options.log?.(event, fields)
+  }
   const sender = createWebhookSender({
     allowPrivate: options.allowPrivateUrls ?? false,
     userAgent: `joon/${VERSION}`,
@@ -76,6 +83,7 @@ export async function startNodeServer(options: NodeServerOptions): Promise<Runni
     ...(options.retrySchedule ? { schedule: options.retrySchedule } : {}),
     ...(options.deliveryConcurrency ? { concurrency: options.deliveryConcurrency } : {}),
     log,
+    observe: metrics.observer,
   })
   const clientAddress = (request: Request, env: unknown) =>
     (options.trustProxy && proxyAddress(request)) ||
@@ -104,6 +112,9 @@ export async function startNodeServer(options: NodeServerOptions): Promise<Runni
     ...(options.retrySchedule ? { retrySchedule: options.retrySchedule } : {}),
     ...(options.site ? { site: options.site } : {}),
     log,
+    observe: metrics.observer,
+    metrics: metrics.scrape,
+    ...(options.metricsToken ? { metricsToken: options.metricsToken } : {}),
   })
 
   const server = await new Promise<ServerType>((resolve, reject) => {

@@ -1,6 +1,7 @@
 import type { Webhook } from '@joon/core'
 import type { WebhookSender } from '@joon/core/webhook'
 import { DEFAULT_RETRY_SCHEDULE } from '../config.js'
+import type { Observer } from '../metrics/observer.js'
 import type { AttemptOutcome, DeliveryRecord, Store } from '../store/types.js'
 import { type AttemptResult, decideOutcome } from './retry-policy.js'
 
@@ -35,6 +36,8 @@ export interface DeliveryWorkerOptions {
   /** For the retry jitter. Default `Math.random`. */
   random?: () => number
   log: DeliveryLog
+  /** Told of each attempt (metrics). */
+  observe?: Pick<Observer, 'webhookCall'>
 }
 
 export interface DeliveryWorker {
@@ -181,6 +184,10 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
       status: result.status,
       durationMs: Math.max(0, Math.round(result.durationMs)),
       error: result.error,
+    }
+    if (webhook) {
+      const called = outcome.status === 'pending' ? 'retry' : outcome.status
+      options.observe?.webhookCall(record.webhook, 'async', called, result.durationMs / 1000)
     }
     const recorded = await complete(record, attempt, outcome)
     if (recorded === false) {

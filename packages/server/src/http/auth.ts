@@ -21,6 +21,10 @@ function sameToken(given: string, wanted: Uint8Array): boolean {
 }
 
 export interface AdminAuthOptions {
+  /** Other tokens also let a request through (`JOON_METRICS_TOKEN` on /metrics). */
+  alsoAccept?: readonly (string | undefined)[]
+  /** The refusal when no token is configured at all. Default: the admin API's. */
+  disabled?: ApiError
   /** The client address failures are counted by (the same rule as the chat rate limit). */
   clientAddress?: ((request: Request, env: unknown) => string) | undefined
   now?: (() => number) | undefined
@@ -45,15 +49,20 @@ export function adminAuth(
   token: string | undefined,
   options: AdminAuthOptions = {},
 ): MiddlewareHandler {
-  const expected = token ? encoder.encode(token) : null
+  const accepted = [token, ...(options.alsoAccept ?? [])]
+    .filter((value): value is string => !!value)
+    .map((value) => encoder.encode(value))
   const failures = new RateLimiter(ADMIN_AUTH_FAILURES_PER_MINUTE, {
     burst: ADMIN_AUTH_FAILURE_BURST,
     ...(options.now ? { now: options.now } : {}),
   })
   const clientAddress = options.clientAddress ?? (() => 'unknown')
   return async (c, next) => {
-    if (!expected) {
-      throw new ApiError(404, 'admin_disabled', 'The admin API is disabled: set JOON_ADMIN_TOKEN.')
+    if (accepted.length === 0) {
+      throw (
+        options.disabled ??
+        new ApiError(404, 'admin_disabled', 'The admin API is disabled: set JOON_ADMIN_TOKEN.')
+      )
     }
     const refused = () =>
       new ApiError(401, 'unauthorized', 'Missing or wrong admin token.', undefined, {
@@ -77,7 +86,9 @@ export function adminAuth(
     // failure token while other requests look at the bucket, so an operator's parallel
     // requests after a typo or two are not refused (an await here once let six console
     // requests in flight empty a bucket of five and get 429).
-    if (!sameToken(match[1]?.trim() ?? '', expected)) throw refused()
+    const given = match[1]?.trim() ?? ''
+    // Every accepted token is compared, a match or not: the time says nothing of which.
+    if (!accepted.map((wanted) => sameToken(given, wanted)).includes(true)) throw refused()
     failures.giveBack(address)
     await next()
   }

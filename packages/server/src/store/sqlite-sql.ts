@@ -5,11 +5,7 @@ import { CONVERSATION_COLUMNS, type ConversationRow } from './conversations.js'
 import { DELIVERY_COLUMNS, type DeliveryRow, INSERT_COLUMNS } from './deliveries.js'
 import { migrationsToRun } from './migrations.js'
 import type { SqliteStoreOptions } from './options.js'
-import {
-  isBusy,
-  openSqliteDatabase,
-  type SqliteDatabase,
-} from './sqlite-driver.js'
+import { isBusy, openSqliteDatabase, type SqliteDatabase } from './sqlite-driver.js'
 import type { BotSource } from './types.js'
 
 /** SqliteStore's SQL: the schema, its migrations, and every statement it prepares. */
