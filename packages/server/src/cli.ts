@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util'
 import { type Bot, formatBotIssues, validateBot, Webhook } from '@joon/core'
 import { readConfig, type ServerConfig } from './config.js'
 import { refusedUrlHost } from './delivery/address-guard.js'
+import { jsonLogger } from './logging.js'
 import { startNodeServer } from './node.js'
 import { MissingDependencyError } from './store/optional-dependency.js'
 import type { Store } from './store/types.js'
@@ -43,6 +44,8 @@ relative to the current folder.
       without it the admin API is off
                                   JOON_ALLOW_SHORT_ADMIN_TOKEN      default unset
       1 lets a shorter admin token through (local development only)
+                                  JOON_LOG_LEVEL                    default info
+      error, warn, info or debug (debug also logs every request); JSON lines on stderr
                                   JOON_METRICS_TOKEN                default none
       a bearer token for GET /metrics only (the admin token also works), 16 characters or more
                                   JOON_ALLOW_PRIVATE_URLS           default off
@@ -184,6 +187,10 @@ async function serve(config: ServerConfig) {
     throw error
   }
 
+  const logger = jsonLogger({
+    level: config.logLevel,
+    write: (line) => process.stderr.write(`${line}\n`),
+  })
   const server = await startNodeServer({
     store,
     port: config.port,
@@ -198,8 +205,8 @@ async function serve(config: ServerConfig) {
     maxConnectionsPerAddress: config.maxConnectionsPerAddress,
     retrySchedule: config.retrySchedule,
     retentionMs: config.retentionMs,
-    log: (event, fields) =>
-      console.error(JSON.stringify({ time: new Date().toISOString(), event, ...fields })),
+    log: logger.log,
+    logRequests: logger.enabled('debug'),
   })
   console.log(`Joon ${VERSION} listening on ${server.boundUrl}`)
   if (!config.adminToken) console.log('Admin API disabled: set JOON_ADMIN_TOKEN to enable it.')

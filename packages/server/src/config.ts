@@ -3,6 +3,7 @@ import {
   DEFAULT_HEADERS_TIMEOUT_MS,
   DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
 } from './connections.js'
+import { LOG_LEVELS, type LogLevel } from './logging.js'
 
 /** Parses durations like `0`, `500ms`, `5s`, `2m`, `1h`, `90d` into milliseconds (bare numbers: ms). */
 export function parseDuration(text: string): number {
@@ -34,6 +35,8 @@ export interface ServerConfig {
   dataFile: string
   databaseUrl: string | undefined
   adminToken: string | undefined
+  /** `JOON_LOG_LEVEL`: error, warn, info (default) or debug (every request too). */
+  logLevel: LogLevel
   /** `JOON_METRICS_TOKEN`: a bearer token for /metrics only (the admin token works too). */
   metricsToken: string | undefined
   allowPrivateUrls: boolean
@@ -86,6 +89,12 @@ export function readConfig(
       `JOON_ADMIN_TOKEN is ${adminToken.length} characters long; use at least ${MIN_ADMIN_TOKEN_LENGTH}, random: \`joon token\` prints one (or \`openssl rand -base64 32\`). To keep a short token anyway (local development), set JOON_ALLOW_SHORT_ADMIN_TOKEN=1.`,
     )
   }
+  const logLevel = (env.JOON_LOG_LEVEL || 'info') as LogLevel
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new Error(
+      `JOON_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, not "${env.JOON_LOG_LEVEL}"`,
+    )
+  }
   const metricsToken = env.JOON_METRICS_TOKEN || undefined
   if (metricsToken !== undefined && metricsToken.length < MIN_ADMIN_TOKEN_LENGTH) {
     throw new Error(
@@ -123,6 +132,7 @@ export function readConfig(
     databaseUrl: env.JOON_DATABASE_URL || undefined,
     adminToken,
     metricsToken,
+    logLevel,
     allowPrivateUrls: env.JOON_ALLOW_PRIVATE_URLS === '1',
     trustProxy: env.JOON_TRUST_PROXY === '1',
     retrySchedule: env.JOON_RETRY_SCHEDULE
