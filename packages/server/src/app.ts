@@ -1,4 +1,4 @@
-import { type Context, Hono } from 'hono'
+import { type Context, Hono, type MiddlewareHandler } from 'hono'
 import { cors } from 'hono/cors'
 import { HTTPException } from 'hono/http-exception'
 import type { TurnDeps, WebhookSender } from './conversation.js'
@@ -9,6 +9,7 @@ import { compressText, negotiate, notModified, precompress } from './http/compre
 import { ApiError, errorBody } from './http/errors.js'
 import { addApiDescription, describe } from './http/openapi.js'
 import { proxyAddress, RateLimiter } from './http/rate-limit.js'
+import { logFor, requestIds, requestLines } from './http/request-log.js'
 import { resultsRoutes } from './http/results.js'
 import { Health } from './http/schemas.js'
 import { randomId } from './ids.js'
@@ -57,6 +58,8 @@ export interface AppOptions {
   metrics?: () => Promise<{ body: string; contentType: string }>
   /** `JOON_METRICS_TOKEN`: a token for /metrics only, for a scraper not given the admin one. */
   metricsToken?: string
+  /** Logs every request as `http.request` (`JOON_LOG_LEVEL=debug`). */
+  logRequests?: boolean
 }
 
 /** Builds the Hono app. It never listens: `node.ts` and `edge.ts` do that. */
@@ -97,6 +100,8 @@ export function createApp(options: AppOptions) {
   const widgetVersion = widget?.etag.slice(1, 13)
 
   const app = new Hono()
+    .use(requestIds())
+    .use(options.logRequests && options.log ? requestLines(options.log) : passThrough)
     .use(compressText())
     .get(
       '/healthz',
@@ -112,7 +117,7 @@ export function createApp(options: AppOptions) {
           await options.store.ping()
           return c.json({ status: 'ok' }, 200)
         } catch (error) {
-          options.log?.('health.store_unavailable', { error: String(error) })
+          logFor(options.log, c)?.('health.store_unavailable', { error: String(error) })
           return c.json({ status: 'unavailable' }, 503)
         }
       },
@@ -191,7 +196,11 @@ export function createApp(options: AppOptions) {
     if (error instanceof HTTPException && error.status < 500) {
       return c.json(errorBody('bad_request', error.message || 'Bad request.'), error.status)
     }
-    options.log?.('http.error', { method: c.req.method, path: c.req.path, error: String(error) })
+    logFor(options.log, c)?.('http.error', {
+      method: c.req.method,
+      path: c.req.path,
+      error: String(error),
+    })
     return c.json(errorBody('internal_error', 'Something went wrong on our side.'), 500)
   })
   return app
@@ -201,3 +210,5 @@ export type JoonApp = ReturnType<typeof createApp>
 
 /** Edge platforms put the client address in a header; the Node entry reads the socket. */
 const forwardedAddress = (request: Request) => proxyAddress(request) ?? 'unknown'
+
+const passThrough: MiddlewareHandler = (_c, next) => next()

@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks'
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import type { Server } from 'node:http'
@@ -71,12 +70,9 @@ export interface RunningServer {
 /** Serves the app on Node with the guarded webhook sender and the delivery worker. */
 export async function startNodeServer(options: NodeServerOptions): Promise<RunningServer> {
   const metrics = prometheusMetrics({ store: options.store })
-  // Every line logged while a request is handled carries its id (also sent back as X-Request-Id).
-  const requestIds = new AsyncLocalStorage<string>()
   const log = (event: string, fields: Record<string, unknown>) => {
     metrics.count(event)
-    const requestId = requestIds.getStore()
-    options.log?.(event, requestId ? { requestId, ...fields } : fields)
+    options.log?.(event, fields)
   }
   const sender = createWebhookSender({
     allowPrivate: options.allowPrivateUrls ?? false,
@@ -120,15 +116,14 @@ export async function startNodeServer(options: NodeServerOptions): Promise<Runni
     log,
     observe: metrics.observer,
     metrics: metrics.scrape,
+    ...(options.logRequests ? { logRequests: true } : {}),
     ...(options.metricsToken ? { metricsToken: options.metricsToken } : {}),
   })
 
   const server = await new Promise<ServerType>((resolve, reject) => {
     const listening = serve(
       {
-        fetch: withRequestId(connections.wrap(app.fetch), requestIds, {
-          ...(options.logRequests ? { log } : {}),
-        }),
+        fetch: connections.wrap(app.fetch),
         port: options.port ?? 8787,
         hostname: options.host ?? '0.0.0.0',
         serverOptions: timeoutOptions(timeouts),
@@ -189,38 +184,5 @@ async function loadConsole(): Promise<{
     return { adminConsole: consoleHandler({ basePath: '/admin' }) }
   } catch {
     return null
-  }
-}
-
-/** A client's `X-Request-Id` is kept when it looks like one (a proxy's), else one is made. */
-const REQUEST_ID = /^[\w.:=+/-]{1,128}$/
-
-type Fetch = (request: Request, env: unknown) => Response | Promise<Response>
-
-/** Runs each request under its id, and answers with it in `X-Request-Id`. */
-function withRequestId(
-  fetch: Fetch,
-  requestIds: AsyncLocalStorage<string>,
-  options: { log?: (event: string, fields: Record<string, unknown>) => void },
-): Fetch {
-  return (request, env) => {
-    const given = request.headers.get('x-request-id')
-    const id = given && REQUEST_ID.test(given) ? given : randomId('req_')
-    return requestIds.run(id, async () => {
-      const started = performance.now()
-      const response = await fetch(request, env)
-      try {
-        response.headers.set('x-request-id', id)
-      } catch {
-        // An immutable response (none is today): answered without the header.
-      }
-      options.log?.('http.request', {
-        method: request.method,
-        path: new URL(request.url).pathname,
-        status: response.status,
-        ms: Math.round((performance.now() - started) * 10) / 10,
-      })
-      return response
-    })
   }
 }

@@ -7,6 +7,7 @@ import { jsonBody } from './body.js'
 import { ApiError, notFound } from './errors.js'
 import { describe } from './openapi.js'
 import type { RateLimiter } from './rate-limit.js'
+import { forRequest } from './request-log.js'
 import { ConversationView, StartedConversation, Turn } from './schemas.js'
 import { conversationView } from './views.js'
 
@@ -57,7 +58,7 @@ export function chatRoutes({
       async (c) => {
         const { variables } = c.req.valid('json')
         const started: z.infer<typeof StartedConversation> = await startConversation(
-          deps,
+          forRequest(deps, c),
           c.req.param('botId'),
           variables,
         )
@@ -82,7 +83,11 @@ export function chatRoutes({
       jsonBody(ReplyRequest, { maxBytes: CHAT_BODY_LIMIT }),
       async (c) => {
         const { text } = c.req.valid('json')
-        const turn: z.infer<typeof Turn> = await replyToConversation(deps, c.req.param('id'), text)
+        const turn: z.infer<typeof Turn> = await replyToConversation(
+          forRequest(deps, c),
+          c.req.param('id'),
+          text,
+        )
         return c.json(turn, 200)
       },
     )

@@ -9,6 +9,7 @@ import { jsonBody } from './body.js'
 import { ApiError, notFound } from './errors.js'
 import { describe } from './openapi.js'
 import { validQuery } from './query.js'
+import { logFor } from './request-log.js'
 import { type ConversationSummary, Erasure, Funnel, ResultsPage } from './schemas.js'
 
 /**
@@ -179,7 +180,7 @@ export function resultsRoutes({ deps }: { deps: TurnDeps }) {
       async (c) => {
         const id = c.req.param('id')
         if (!(await store.deleteConversation(id))) throw notFound('Conversation', id)
-        deps.log?.('conversation.deleted', { conversationId: id })
+        logFor(deps.log, c)?.('conversation.deleted', { conversationId: id })
         return c.body(null, 204)
       },
     )
@@ -201,7 +202,7 @@ export function resultsRoutes({ deps }: { deps: TurnDeps }) {
         const erased = await erase(store, { ...body, dryRun: dryRun ?? false })
         if (dryRun) return c.json({ wouldErase: erased }, 200)
         // Never the value: the log must not keep what was erased.
-        deps.log?.('erasure.done', { variable: body.variable, erased })
+        logFor(deps.log, c)?.('erasure.done', { variable: body.variable, erased })
         return c.json({ erased }, 200)
       },
     )

@@ -30,6 +30,7 @@ describe('a turn stopped by a safety limit', () => {
       {
         event: 'conversation.guard_stopped',
         fields: {
+          requestId: started.headers.get('x-request-id'),
           botId: 'poll',
           conversationId: started.json.conversationId,
           guard: 'webhook_calls',
@@ -55,7 +56,12 @@ describe('a turn stopped by a safety limit', () => {
     expect(started.json.responses).toHaveLength(MAX_BLOCKS_PER_STEP)
     expect(events).toContainEqual({
       event: 'conversation.guard_stopped',
-      fields: { botId: 'long', conversationId: started.json.conversationId, guard: 'blocks' },
+      fields: {
+        requestId: started.headers.get('x-request-id'),
+        botId: 'long',
+        conversationId: started.json.conversationId,
+        guard: 'blocks',
+      },
     })
     // An ordinary end logs nothing.
     await store.putBot({
