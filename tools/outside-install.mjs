@@ -156,23 +156,21 @@ export const first = bot ? step(bot, null, { type: 'start' }).responses.length +
     },
   )
   let printed = ''
-  const output = () => printed
-  server.stdout.on('data', (chunk) => {
-    printed += chunk
-  })
   const url = await new Promise((resolve, reject) => {
-    let output = ''
-    const timer = setTimeout(() => reject(new Error(`joon serve did not start: ${output}`)), 30_000)
+    const timer = setTimeout(
+      () => reject(new Error(`joon serve did not start: ${printed}`)),
+      30_000,
+    )
     server.stdout.on('data', (chunk) => {
-      output += chunk
+      printed += chunk
       process.stdout.write(chunk)
-      const match = /listening on (http:\/\/\S+)/.exec(output)
+      const match = /listening on (http:\/\/\S+)/.exec(printed)
       if (match) {
         clearTimeout(timer)
         resolve(match[1])
       }
     })
-    server.on('exit', (code) => reject(new Error(`joon serve exited with ${code}: ${output}`)))
+    server.on('exit', (code) => reject(new Error(`joon serve exited with ${code}: ${printed}`)))
   })
   const post = async (path, body) => {
     const response = await fetch(`${url}${path}`, {
@@ -212,8 +210,8 @@ export const first = bot ? step(bot, null, { type: 'start' }).responses.length +
   server = undefined
   // npm exec ends the way its child was asked to (it re-raises the signal it got): the server's
   // own clean exit is the line it prints once everything is drained.
-  if (!(code === 0 || signal === 'SIGTERM') || !output().includes('Stopped: every request')) {
-    throw new Error(`joon serve did not stop cleanly (${code ?? signal}): ${output()}`)
+  if (!(code === 0 || signal === 'SIGTERM') || !printed.includes('Stopped: every request')) {
+    throw new Error(`joon serve did not stop cleanly (${code ?? signal}): ${printed}`)
   }
   console.log('\nInstalled outside the checkout and ran: all good.')
 } finally {
