@@ -12,7 +12,7 @@ import type { WebhookSender } from '@joon/core/webhook'
 import { ApiError, notFound } from './http/errors.js'
 import { timeOrderedId } from './ids.js'
 import type { Observer } from './metrics/observer.js'
-import type { ConversationRecord, NewDelivery, Store } from './store/types.js'
+import type { ConversationRecord, ConversationWithBot, NewDelivery, Store } from './store/types.js'
 
 /** Sends one webhook call; `createWebhookSender` (Node) and `createFetchSender` (edge) fit. */
 export type { WebhookSender } from '@joon/core/webhook'
@@ -98,15 +98,18 @@ export async function replyToConversation(
   text: string,
 ): Promise<TurnReply> {
   const started = performance.now()
-  const record = await deps.store.getConversation(conversationId)
-  if (!record) throw notFound('Conversation', conversationId)
-  if (record.state.ended) throw endedError()
-  return observed(deps, record.botId, started, () => reply(deps, record, text))
+  const found = await deps.store.getConversationWithBot(conversationId)
+  if (!found) throw notFound('Conversation', conversationId)
+  if (found.record.state.ended) throw endedError()
+  return observed(deps, found.record.botId, started, () => reply(deps, found, text))
 }
 
-async function reply(deps: TurnDeps, record: ConversationRecord, text: string): Promise<TurnReply> {
+async function reply(
+  deps: TurnDeps,
+  { record, bot }: ConversationWithBot,
+  text: string,
+): Promise<TurnReply> {
   const conversationId = record.id
-  const bot = await botOf(deps.store, record)
   if (!bot) return endForGoneBot(deps, record, text)
   let result: StepResult
   try {
@@ -162,13 +165,6 @@ function reachedAfter(
 ): string[] | undefined {
   const added = visited.filter((id) => !reached.includes(id))
   return added.length > 0 ? [...reached, ...added] : undefined
-}
-
-/** The bot version a conversation runs on (the latest for one created unpinned), or null. */
-export function botOf(store: Store, record: ConversationRecord): Promise<Bot | null> {
-  return record.botVersion === null
-    ? store.getBot(record.botId)
-    : store.getBotVersion(record.botId, record.botVersion)
 }
 
 /** Records the visitor's reply and the notice, and ends the conversation. */

@@ -1,7 +1,7 @@
 import { type Bot, formatBotIssues, Name, validateBot, Webhook } from '@joon/core'
 import { Hono } from 'hono'
 import * as z from 'zod'
-import { botOf, type TurnDeps } from '../conversation.js'
+import type { TurnDeps } from '../conversation.js'
 import { refusedUrlHost } from '../delivery/address-guard.js'
 import type { BotSource, Store } from '../store/types.js'
 import { jsonBody } from './body.js'
@@ -387,9 +387,9 @@ export function adminRoutes({
       }),
       async (c) => {
         const id = c.req.param('id')
-        const record = await store.getConversation(id)
-        if (!record) throw notFound('Conversation', id)
-        return c.json(adminConversationView(record, await botOf(store, record)), 200)
+        const found = await store.getConversationWithBot(id)
+        if (!found) throw notFound('Conversation', id)
+        return c.json(adminConversationView(found.record, found.bot), 200)
       },
     )
 }

@@ -2,7 +2,7 @@ import { ReplyRequest, StartRequest } from '@joon/core'
 import { Hono } from 'hono'
 import { cors } from 'hono/cors'
 import type { z } from 'zod'
-import { botOf, replyToConversation, startConversation, type TurnDeps } from '../conversation.js'
+import { replyToConversation, startConversation, type TurnDeps } from '../conversation.js'
 import { jsonBody } from './body.js'
 import { ApiError, notFound } from './errors.js'
 import { describe } from './openapi.js'
@@ -103,9 +103,9 @@ export function chatRoutes({
       ),
       async (c) => {
         const id = c.req.param('id')
-        const record = await deps.store.getConversation(id)
-        if (!record) throw notFound('Conversation', id)
-        return c.json(conversationView(record, await botOf(deps.store, record)), 200)
+        const found = await deps.store.getConversationWithBot(id)
+        if (!found) throw notFound('Conversation', id)
+        return c.json(conversationView(found.record, found.bot), 200)
       },
     )
 }

@@ -1,14 +1,31 @@
-import type { ConversationState } from '@joon/core'
+import type { Bot, ConversationState } from '@joon/core'
 import type {
   ConversationCursor,
   ConversationPage,
   ConversationQuery,
   ConversationRecord,
+  ConversationWithBot,
   FunnelCounts,
   LiveConversations,
+  Store,
 } from './types.js'
 
 /** What the stores share about conversations: their SQL row, and live counts. */
+
+/** The bot version a conversation runs on (the latest for one not pinned), or null. */
+export function botOf(store: Store, record: ConversationRecord): Promise<Bot | null> {
+  return record.botVersion === null
+    ? store.getBot(record.botId)
+    : store.getBotVersion(record.botId, record.botVersion)
+}
+
+/** `getConversationWithBot` for a store whose reads are local: the two reads in turn. */
+export async function withBot(
+  store: Store,
+  record: ConversationRecord | null,
+): Promise<ConversationWithBot | null> {
+  return record && { record, bot: await botOf(store, record) }
+}
 
 /** A conversation row of the SQL stores. */
 export interface ConversationRow {

@@ -8,6 +8,7 @@ import {
   tallyFunnel,
   tallyLive,
   toConversation,
+  withBot,
 } from './conversations.js'
 import {
   completed,
@@ -79,6 +80,10 @@ export class MemoryStore extends MemoryCatalog implements T.Store {
     this.assertOpen()
     const stored = this.#conversations.get(id)
     return stored === undefined ? null : toConversation(id, stored)
+  }
+
+  async getConversationWithBot(id: string): Promise<T.ConversationWithBot | null> {
+    return withBot(this, await this.getConversation(id))
   }
 
   async updateConversation(

@@ -214,7 +214,7 @@ async function migrate(client: pg.PoolClient, schema: string | undefined) {
 }
 
 /** The types of `INSERT_COLUMNS`, for inserting an outbox as parallel arrays. */
-const INSERT_TYPES =
+export const INSERT_TYPES =
   'text text text boolean text text integer integer text bigint bigint text bigint bigint text'.split(
     ' ',
   )
@@ -244,26 +244,6 @@ export function outboxParams(outbox: readonly NewDelivery[]): unknown[][] {
   }
   return columns
 }
-
-export const CREATE_CONVERSATION = outboxStatement(
-  `head AS (
-    INSERT INTO conversations (id, bot_id, state, version, created_at, updated_at, bot_version,
-      live_block, reached)
-    VALUES ($1, $2, $3, 1, $4, $4, $5, $6, $7)
-    RETURNING id
-  )`,
-  8,
-)
-
-export const UPDATE_CONVERSATION = outboxStatement(
-  `head AS (
-    UPDATE conversations SET state = $1, updated_at = $2, version = version + 1, live_block = $5,
-      reached = coalesce($6, reached)
-    WHERE id = $3 AND version = $4
-    RETURNING id
-  )`,
-  7,
-)
 
 /** A conversation and all its delivery records, in one statement. */
 export const DELETE_CONVERSATION = `

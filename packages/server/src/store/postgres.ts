@@ -15,8 +15,6 @@ import {
   conversationFilters,
   EARLIEST,
   LATEST,
-  liveBlockOf,
-  reachedText,
   tallyFunnel,
   tallyLive,
   toConversation,
@@ -31,9 +29,7 @@ import {
   toRecord,
 } from './deliveries.js'
 import type { PostgresStoreOptions } from './options.js'
-import { CompletionBatches } from './postgres-completions.js'
 import {
-  CREATE_CONVERSATION,
   connect,
   DELETE_CONVERSATION,
   DELETE_STALE,
@@ -45,9 +41,9 @@ import {
   outboxParams,
   PUT_BOT,
   RECORD_DELIVERY,
-  UPDATE_CONVERSATION,
 } from './postgres-sql.js'
 import { filtersStorable, Statements, storable } from './postgres-statements.js'
+import { TurnStatements } from './postgres-turns.js'
 import type * as T from './types.js'
 
 type PutBotRow = { version: number; created: boolean }
@@ -63,11 +59,11 @@ export class PostgresStore implements T.Store {
   /** The latest version last seen per bot: `getLatestBot` skips the text when it still is. */
   readonly #latest = new Map<string, number>()
   readonly #db: Statements
-  readonly #completions: CompletionBatches
+  readonly #turns: TurnStatements
 
   private constructor(pool: pg.Pool) {
     this.#db = new Statements(pool)
-    this.#completions = new CompletionBatches(this.#db)
+    this.#turns = new TurnStatements(this.#db)
   }
 
   /** Connects, and migrates the schema (safely when several instances start at once). */
@@ -89,17 +85,10 @@ export class PostgresStore implements T.Store {
 
   async getLatestBot(id: string): Promise<T.VersionedBot | null> {
     if (!storable(id)) return null
-    // One round trip; the text only when the latest version is not the one cached as latest.
+    // The text only when the latest version is not the one cached as latest.
     const hint = this.#latest.get(id) ?? 0
     const cached = hint > 0 ? this.#parsedBots.get(id, hint) : undefined
-    const { rows } = await this.#db.query<{ version: number; data: string | null }>(
-      'get-bot',
-      `SELECT b.version, CASE WHEN b.version = $2 THEN NULL ELSE v.data END AS data
-       FROM bots b JOIN bot_versions v ON v.bot_id = b.id AND v.version = b.version
-       WHERE b.id = $1`,
-      [id, cached ? hint : 0],
-    )
-    const row = rows[0]
+    const row = await this.#turns.latestBot.add({ id, cached: cached ? hint : 0 })
     if (!row) return null
     const bot = row.data === null ? cached! : this.#parsedBots.parse(id, row.version, row.data)
     if (this.#latest.size >= 10_000 && !this.#latest.has(id)) this.#latest.clear()
@@ -202,27 +191,23 @@ export class PostgresStore implements T.Store {
     conversation: T.NewConversation,
     outbox: readonly T.NewDelivery[] = [],
   ): Promise<void> {
-    const { id, botId, state, now } = conversation
-    await this.#db.write('create-conversation', CREATE_CONVERSATION, [
-      id,
-      botId,
-      JSON.stringify(state),
-      now,
-      conversation.botVersion ?? null,
-      liveBlockOf(state),
-      reachedText(conversation.reached) ?? '[]',
-      ...outboxParams(outbox),
-    ])
+    await this.#turns.create.add({ conversation, outbox })
   }
 
   async getConversation(id: string): Promise<T.ConversationRecord | null> {
     if (!storable(id)) return null
-    const { rows } = await this.#db.query<ConversationRow>(
-      'get-conversation',
-      `SELECT ${CONVERSATION_COLUMNS} FROM conversations WHERE id = $1`,
-      [id],
-    )
-    return rows[0] ? toConversation(id, rows[0]) : null
+    const row = await this.#turns.conversation.add(id)
+    return row ? toConversation(id, row) : null
+  }
+
+  async getConversationWithBot(id: string): Promise<T.ConversationWithBot | null> {
+    if (!storable(id)) return null
+    const row = await this.#turns.conversation.add(id)
+    if (!row) return null
+    const record = toConversation(id, row)
+    if (row.bot_at === null) return { record, bot: null }
+    const cached = this.#parsedBots.get(record.botId, row.bot_at)
+    return { record, bot: cached ?? (await this.getBotVersion(record.botId, row.bot_at)) }
   }
 
   async updateConversation(
@@ -230,20 +215,7 @@ export class PostgresStore implements T.Store {
     outbox: readonly T.NewDelivery[] = [],
   ): Promise<boolean> {
     if (!storable(update.id)) return false
-    const { rows } = await this.#db.write<{ n: number }>(
-      'update-conversation',
-      UPDATE_CONVERSATION,
-      [
-        JSON.stringify(update.state),
-        update.now,
-        update.id,
-        update.expectedVersion,
-        liveBlockOf(update.state),
-        reachedText(update.reached),
-        ...outboxParams(outbox),
-      ],
-    )
-    return rows[0]?.n === 1
+    return this.#turns.update.add({ conversation: update, outbox })
   }
 
   async listConversations(query: T.ConversationQuery): Promise<T.ConversationPage> {
@@ -343,7 +315,7 @@ export class PostgresStore implements T.Store {
 
   async completeAttempt(completion: T.AttemptCompletion): Promise<boolean> {
     if (!storable(completion.id)) return false
-    return this.#completions.complete(completion)
+    return this.#turns.complete.add(completion)
   }
 
   async releaseLeases(owner: string, ids: readonly string[]): Promise<number> {

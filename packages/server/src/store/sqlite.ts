@@ -12,6 +12,7 @@ import {
   tallyFunnel,
   tallyLive,
   toConversation,
+  withBot,
 } from './conversations.js'
 import {
   completed,
@@ -183,6 +184,10 @@ export class SqliteStore implements T.Store {
   async getConversation(id: string): Promise<T.ConversationRecord | null> {
     const row = this.#sql.getConversation.get(id)
     return row ? toConversation(id, row) : null
+  }
+
+  async getConversationWithBot(id: string): Promise<T.ConversationWithBot | null> {
+    return withBot(this, await this.getConversation(id))
   }
 
   async updateConversation(

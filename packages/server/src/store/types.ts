@@ -56,6 +56,11 @@ export interface Store {
   createConversation(conversation: NewConversation, outbox?: readonly NewDelivery[]): Promise<void>
   getConversation(id: string): Promise<ConversationRecord | null>
   /**
+   * A conversation with the bot version it runs on (the latest for one not pinned to a
+   * version), null when that bot or version is gone: what a reply reads, in one round trip.
+   */
+  getConversationWithBot(id: string): Promise<ConversationWithBot | null>
+  /**
    * Replaces the state if the stored version is still `expectedVersion` (then it becomes
    * `expectedVersion + 1`), inserting `outbox` in the same atomic write. Returns false, and
    * writes nothing at all, when the version moved (the caller answers 409) or the
@@ -263,6 +268,11 @@ export interface ConversationRecord {
   updatedAt: number
   /** The blocks it showed or ran, in the order first reached. */
   reached: string[]
+}
+
+export interface ConversationWithBot {
+  record: ConversationRecord
+  bot: Bot | null
 }
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'failed'

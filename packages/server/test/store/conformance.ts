@@ -429,6 +429,75 @@ export function describeStoreConformance(
         expect(await store.getConversation('pinned')).toMatchObject({ botVersion: 3, version: 2 })
       })
 
+      it('reads a conversation with the version it runs on, the latest when not pinned', async () => {
+        await store.putBot(bot('lead-gen', 'First'))
+        await store.putBot(bot('lead-gen', 'Second'))
+        const create = (id: string, botVersion?: number) =>
+          store.createConversation({
+            id,
+            botId: 'lead-gen',
+            ...(botVersion ? { botVersion } : {}),
+            state: state('lead-gen'),
+            now: T,
+          })
+        await create('on-1', 1)
+        await create('loose')
+        await create('on-9', 9)
+        const first = await store.getConversationWithBot('on-1')
+        expect(first?.record).toEqual(await store.getConversation('on-1'))
+        expect(first?.bot?.name).toBe('First')
+        expect((await store.getConversationWithBot('loose'))?.bot?.name).toBe('Second')
+        expect(await store.getConversationWithBot('on-9')).toMatchObject({ bot: null })
+        expect(await store.getConversationWithBot('missing')).toBeNull()
+        await store.deleteBot('lead-gen')
+        expect(await store.getConversationWithBot('on-1')).toMatchObject({ bot: null })
+        expect(await store.getConversationWithBot('loose')).toMatchObject({ bot: null })
+      })
+
+      it('gives calls made at once each their own outcome, as if made alone', async () => {
+        await store.putBot(bot('lead-gen'))
+        const ids = Array.from({ length: 6 }, () => uid('conv'))
+        const taken = await conversation()
+        // Six creates and a duplicate at once: the duplicate alone fails, with its outbox.
+        const duplicateOutbox = [asyncDelivery('crm', taken)]
+        const created = await Promise.allSettled([
+          ...ids.map((id) =>
+            store.createConversation({ id, botId: 'lead-gen', state: state('lead-gen'), now: T }, [
+              asyncDelivery('crm', id),
+            ]),
+          ),
+          store.createConversation(
+            { id: taken, botId: 'other', state: state('other'), now: T },
+            duplicateOutbox,
+          ),
+        ])
+        expect(created.map((result) => result.status)).toEqual([
+          ...ids.map(() => 'fulfilled'),
+          'rejected',
+        ])
+        expect(await store.getDelivery(duplicateOutbox[0]!.id)).toBeNull()
+        expect(await store.countDeliveries()).toBe(6)
+        // Reads and updates at once, two racing on one conversation: one of those two wins.
+        const read = await Promise.all(
+          [...ids, 'missing'].map((id) => store.getConversationWithBot(id)),
+        )
+        expect(read.map((found) => found?.record.id ?? null)).toEqual([...ids, null])
+        expect(read.every((found, i) => i === ids.length || found?.bot?.id === 'lead-gen')).toBe(
+          true,
+        )
+        const update = (id: string, key: string) =>
+          store.updateConversation(
+            { id, expectedVersion: 1, state: state('lead-gen', [[key, 1]]), now: T + 1 },
+            [asyncDelivery('crm', id)],
+          )
+        const saved = await Promise.all([...ids.map((id) => update(id, 'a')), update(ids[0]!, 'b')])
+        expect(saved.slice(1, ids.length)).toEqual(ids.slice(1).map(() => true))
+        expect(saved[0]! !== saved[ids.length]!).toBe(true)
+        expect(await store.countDeliveries()).toBe(12)
+        const winner = saved[0] ? 'a' : 'b'
+        expect((await store.getConversation(ids[0]!))?.state.context).toEqual([[winner, 1]])
+      })
+
       it('counts live conversations by block and version, dropping the ended ones', async () => {
         expect(await store.countLiveConversations('lead-gen')).toEqual({
           live: 0,
