@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url'
 import { serve } from '@hono/node-server'
 import type { Webhook } from '@joon/core'
 import { type RunningServer, SqliteStore, startNodeServer } from '@joon/server/node'
+import { onCtrlC } from './ctrl-c.js'
 import { DemoFileError, loadBots, loadWebhooks } from './files.js'
 import { createOwnerApi } from './owner-api.js'
 import { createShop, SHOP_PAGES } from './shop.js'
@@ -19,6 +20,8 @@ const DEMO_ROOT = fileURLToPath(new URL('..', import.meta.url))
 const DEFAULT_API_ORIGIN = 'http://127.0.0.1:3001'
 /** Retries come quickly in the demo, so a failed delivery shows up in minutes, not hours. */
 const DEMO_RETRY_SCHEDULE = [0, 2_000, 10_000, 60_000, 300_000]
+/** A second stop request sooner than this is the first one again, not a wish to force exit. */
+const SAME_CTRL_C_MS = 1_000
 
 interface DemoConfig {
   port: number
@@ -126,13 +129,15 @@ Admin token: ${config.adminToken}
 Press Ctrl-C to stop.
 `)
 
-  let stopping = false
+  let stoppingSince: number | undefined
   const stop = (signal: string) => {
-    if (stopping) {
+    if (stoppingSince !== undefined) {
+      // The same Ctrl-C arrives twice: from the terminal, and forwarded by pnpm.
+      if (Date.now() - stoppingSince < SAME_CTRL_C_MS) return
       console.log(`${signal} again: exiting now.`)
       process.exit(1)
     }
-    stopping = true
+    stoppingSince = Date.now()
     console.log(`${signal}: stopping (finishing requests and deliveries in flight)…`)
     // Joon first: its worker may be delivering to the owner's API right now.
     joon
@@ -151,6 +156,7 @@ Press Ctrl-C to stop.
   }
   process.on('SIGINT', () => stop('SIGINT'))
   process.on('SIGTERM', () => stop('SIGTERM'))
+  onCtrlC(() => stop('Ctrl-C'))
 }
 
 /** Sends a webhook that points at the default owner's API to where it actually runs. */
