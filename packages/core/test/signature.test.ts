@@ -1,18 +1,45 @@
 import { Webhook } from 'standardwebhooks'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import {
   isValidWebhookSecret,
   signWebhook,
   verifyWebhook,
   Webhook as WebhookSchema,
 } from '../src/index.js'
+import * as withNodeCrypto from '../src/signature.js'
+
+/** The module as a runtime without `node:crypto` (browsers, workers) loads it: WebCrypto only. */
+async function loadWithoutNodeCrypto(): Promise<typeof withNodeCrypto> {
+  vi.resetModules()
+  const host = process as { getBuiltinModule?: unknown }
+  const getBuiltinModule = host.getBuiltinModule
+  host.getBuiltinModule = undefined
+  try {
+    return await import('../src/signature.js')
+  } finally {
+    host.getBuiltinModule = getBuiltinModule
+  }
+}
+const withWebCryptoOnly = await loadWithoutNodeCrypto()
 
 const secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'
 const id = 'msg_p5jXN8AQM9LWM0D4loKWxJek'
 const timestamp = 1614265330
 const body = '{"test": 2432232314}'
 
-describe('signWebhook', () => {
+describe.each([
+  ['node:crypto', withNodeCrypto],
+  ['WebCrypto only', withWebCryptoOnly],
+])('signWebhook with %s', (runtime, { signWebhook }) => {
+  it('signs text of any script the same way, through the runtime it says', async () => {
+    const sign = vi.spyOn(crypto.subtle, 'sign')
+    const text = '{"name":"Zoë 😀 ناصر","note":"\\ud800"}'
+    const expected = new Webhook(secret).sign(id, new Date(timestamp * 1000), text)
+    expect(await signWebhook({ id, timestamp, body: text, secret })).toBe(expected)
+    expect(sign).toHaveBeenCalledTimes(runtime === 'WebCrypto only' ? 1 : 0)
+    sign.mockRestore()
+  })
+
   it('matches the Standard Webhooks reference vector', async () => {
     // The example from the Standard Webhooks specification.
     expect(await signWebhook({ id, timestamp, body, secret })).toBe(
