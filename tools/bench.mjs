@@ -21,6 +21,11 @@ const suites = [
     cwd: 'packages/server',
     command: ['node', 'bench/deliveries.mjs'],
   },
+  {
+    name: 'server: turn cost by conversation size',
+    cwd: 'packages/server',
+    command: ['node', 'bench/growth.mjs'],
+  },
   { name: 'server: PostgreSQL', cwd: 'packages/server', command: ['node', 'bench/postgres.mjs'] },
   {
     name: 'server: results',

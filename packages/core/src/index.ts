@@ -10,10 +10,13 @@ export * from './signature.js'
 export * from './template.js'
 export * from './transcript.js'
 export {
+  CONVERSATION_LIMIT_NOTICE,
   callIdOf,
   currentInput,
   DEFAULT_RETRY_TEXTS,
   MAX_BLOCKS_PER_STEP,
+  MAX_MESSAGES_PER_CONVERSATION,
+  MAX_TRANSCRIPT_BYTES,
   step,
 } from './transition.js'
 export * from './types.js'

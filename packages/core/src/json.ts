@@ -122,3 +122,8 @@ export function toJsonValue(value: unknown, depth = 0): JsonValue | undefined {
       return undefined
   }
 }
+
+/** The size of `text` in UTF-8, in bytes. */
+export function utf8Length(text: string): number {
+  return new TextEncoder().encode(text).byteLength
+}

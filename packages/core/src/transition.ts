@@ -6,7 +6,7 @@
 import { matchChoice, validateAnswer } from './answer.js'
 import { blockIndex } from './bot-index.js'
 import { ruleHolds } from './condition.js'
-import { toJsonValue } from './json.js'
+import { toJsonValue, utf8Length } from './json.js'
 import { buildPayload } from './payload.js'
 import {
   type AnswerType,
@@ -21,6 +21,7 @@ import {
   type WebhookBlock,
 } from './schema.js'
 import { renderTemplateWith } from './template.js'
+import { transcriptOf } from './transcript.js'
 import {
   type ConversationState,
   type Effect,
@@ -40,6 +41,20 @@ import { parseInstructions } from './webhook-reply.js'
  * in the result's `guard`.
  */
 export const MAX_BLOCKS_PER_STEP = 1000
+
+/**
+ * Most messages a conversation holds, and most UTF-8 bytes of its transcript (the `Bot: …` /
+ * `User: …` lines sent to webhooks). Every turn reads and writes the whole conversation, so
+ * these bound its cost (and the size of each webhook payload). A conversation that reaches
+ * either limit when it would next wait for the visitor ends with `CONVERSATION_LIMIT_NOTICE`
+ * and the result's `guard` is `conversation_size`.
+ */
+export const MAX_MESSAGES_PER_CONVERSATION = 2000
+export const MAX_TRANSCRIPT_BYTES = 512 * 1024
+
+/** The bot's last message in a conversation ended by its size. */
+export const CONVERSATION_LIMIT_NOTICE =
+  'This conversation has reached its length limit. Please start a new one to go on.'
 
 /** Shown when a question's answer is invalid and the block has no `retryText`. */
 export const DEFAULT_RETRY_TEXTS: Readonly<Record<AnswerType | 'buttons', string>> = {
@@ -251,7 +266,23 @@ class Turn {
   }
 
   private waitForInput(block: QuestionBlock | ButtonsBlock): StepResult {
+    if (this.tooLong()) {
+      this.say(CONVERSATION_LIMIT_NOTICE, 0)
+      return this.end('conversation_size')
+    }
     return this.finish(block.id, 'input', inputOf(block))
+  }
+
+  private tooLong(): boolean {
+    const messages = this.earlierMessages.length + this.newMessages.length
+    if (messages >= MAX_MESSAGES_PER_CONVERSATION) return true
+    // A UTF-16 unit is at most 3 UTF-8 bytes and a line adds at most 7 (`User: `, `\n`): the
+    // exact count is only needed near the limit.
+    let units = 0
+    for (const message of this.earlierMessages) units += message.text.length + 7
+    for (const message of this.newMessages) units += message.text.length + 7
+    if (units * 3 <= MAX_TRANSCRIPT_BYTES) return false
+    return utf8Length(transcriptOf({ messages: this.messages() })) > MAX_TRANSCRIPT_BYTES
   }
 
   private call(block: WebhookBlock): void {

@@ -58,12 +58,13 @@ export interface StepResult {
   /**
    * Set when a safety limit ended the conversation rather than the flow itself: `blocks` when
    * one step ran `MAX_BLOCKS_PER_STEP` blocks, `webhook_calls` when `runTurn` reached
-   * `maxWebhookCalls`. A host should log it: the bot needs fixing.
+   * `maxWebhookCalls` (a host should log both: the bot needs fixing), `conversation_size` when
+   * the conversation reached `MAX_MESSAGES_PER_CONVERSATION` or `MAX_TRANSCRIPT_BYTES`.
    */
   guard?: StepGuard
 }
 
-export type StepGuard = 'blocks' | 'webhook_calls'
+export type StepGuard = 'blocks' | 'webhook_calls' | 'conversation_size'
 
 /** The outcome of a webhook call, as returned by `parseWebhookReply`. */
 export type WebhookOutcome =

@@ -1,4 +1,4 @@
-import { dropForbiddenKeys, jsonTextDepth, MAX_JSON_DEPTH, wellFormed } from './json.js'
+import { dropForbiddenKeys, jsonTextDepth, MAX_JSON_DEPTH, utf8Length, wellFormed } from './json.js'
 import type { Instruction, JsonValue } from './schema.js'
 import type { WebhookOutcome } from './types.js'
 
@@ -80,10 +80,6 @@ function decodeBody(body: Uint8Array | string | null): string | WebhookOutcome {
  */
 const UTF8 = new TextDecoder('utf-8', { fatal: true })
 
-function utf8Length(text: string): number {
-  return new TextEncoder().encode(text).byteLength
-}
-
 function stripBom(text: string): string {
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text
 }
@@ -96,18 +92,32 @@ function failure(reason: string): WebhookOutcome {
   return { kind: 'failure', reason }
 }
 
+/** Most messages (elements) one webhook reply shows; the rest are skipped. */
+export const MAX_MESSAGES_PER_REPLY = 100
+
 /**
  * Keeps the instructions Joon understands, normalised so every consumer can trust them:
- * elements sorted by `order`, labels strings, delay within 0..10000 ms. Anything else is
- * counted in `skipped` for the host to log (contract §5: skipped, never fatal).
+ * elements sorted by `order`, labels strings, delay within 0..10000 ms, and no more than
+ * `MAX_MESSAGES_PER_REPLY` messages in all (an instruction that would go past it is cut).
+ * Anything else is counted in `skipped` for the host to log (contract §5: skipped, never
+ * fatal).
  */
 export function parseInstructions(items: readonly unknown[]): WebhookOutcome {
   const responses: Instruction[] = []
   let skipped = 0
+  let room = MAX_MESSAGES_PER_REPLY
   for (const item of items) {
-    const instruction = normaliseTextInstruction(item)
-    if (instruction) responses.push(instruction)
-    else skipped++
+    const instruction = room > 0 ? normaliseTextInstruction(item) : undefined
+    if (!instruction) {
+      skipped++
+      continue
+    }
+    if (instruction.elements.length > room) {
+      instruction.elements = instruction.elements.slice(0, room)
+      skipped++
+    }
+    room -= instruction.elements.length
+    responses.push(instruction)
   }
   return { kind: 'responses', responses, skipped }
 }

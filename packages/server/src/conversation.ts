@@ -300,6 +300,7 @@ async function callSyncWebhook(
   if (result.outcome.kind === 'responses' && result.outcome.skipped > 0) {
     deps.log?.('webhook.skipped_instructions', {
       webhook: effect.webhook,
+      conversationId,
       skipped: result.outcome.skipped,
     })
   }
