@@ -164,10 +164,21 @@ describe.sequential('the console, end to end in Chromium', () => {
     expect(await problems.textContent()).toContain('webhook "spare" is not registered')
     expect(await page.getByRole('alert').textContent()).toContain('The server refused the bot')
 
+    // The server's list was about the bot it refused: a parse error replaces it, not joins it.
+    await editor.fill('{ "id": "lead-gen", ')
+    await expect.poll(() => problems.textContent()).toContain('The JSON does not parse')
+    expect(await problems.textContent()).not.toContain('The server refused it')
+    expect(await problems.textContent()).not.toContain('webhook "spare" is not registered')
+    expect(await problems.locator('li').count()).toBe(1)
+    expect(await page.getByText('The server refused the bot').count()).toBe(0)
+    await screenshot(page, '03b-refused-then-parse-error')
+
     await editor.fill(JSON.stringify(BOT, null, 2))
     await page.getByRole('button', { name: 'Save', exact: true }).click()
     await page.getByText('Bot "lead-gen" saved.').waitFor()
     expect(await problems.textContent()).not.toContain('The server refused it')
+    expect(await problems.textContent()).toContain('No problems')
+    expect(await page.getByRole('alert').count()).toBe(0)
   })
 
   it('chats with the bot through the widget, and its delivery appears', async () => {

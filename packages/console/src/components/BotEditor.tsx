@@ -102,7 +102,12 @@ export function BotEditor({
   const [selectedId, setSelectedId] = useState<string | null>(null)
   const [focusRequest, setFocusRequest] = useState<FocusRequest | null>(null)
   const [announcement, setAnnouncement] = useState('')
-  const [serverIssues, setServerIssues] = useState<Issue[]>([])
+  /** What the server refused at the last save, and the bot it refused. */
+  const [refused, setRefused] = useState<{
+    issues: Issue[]
+    for: BotDoc
+    invalidBot: boolean
+  } | null>(null)
   const [message, setMessage] = useState<{
     kind: 'error' | 'success' | 'info'
     text: string
@@ -138,6 +143,8 @@ export function BotEditor({
   )
   const syntax = parsed && !parsed.ok ? parsed : null
   const dirty = text !== savedText
+  // The server's list is about the bot it refused: stale once the bot changes or stops parsing.
+  const refusal = refused && refused.for === doc && !syntax ? refused : null
 
   useLayoutEffect(() => {
     if (created) heading.current?.focus()
@@ -298,7 +305,7 @@ export function BotEditor({
     }
     const current = checkDoc(doc, webhooks)
     setCheck(current)
-    setServerIssues([])
+    setRefused(null)
     const id = str(doc.id)
     if (current.issues.length > 0) {
       const count = current.issues.length
@@ -317,14 +324,9 @@ export function BotEditor({
       setVersionsKey((n) => n + 1)
       await onSaved(id)
     } catch (caught) {
-      if (caught instanceof ApiError) setServerIssues(caught.issues)
-      setMessage({
-        kind: 'error',
-        text:
-          caught instanceof ApiError && caught.code === 'invalid_bot'
-            ? 'The server refused the bot; see the problems.'
-            : `Not saved. ${messageOf(caught)}`,
-      })
+      const invalidBot = caught instanceof ApiError && caught.code === 'invalid_bot'
+      if (caught instanceof ApiError) setRefused({ issues: caught.issues, for: doc, invalidBot })
+      if (!invalidBot) setMessage({ kind: 'error', text: `Not saved. ${messageOf(caught)}` })
     } finally {
       setBusy(false)
     }
@@ -437,10 +439,10 @@ export function BotEditor({
       ) : (
         <IssueList issues={check.issues} onPick={pickIssue} />
       )}
-      {serverIssues.length > 0 ? (
+      {refusal && refusal.issues.length > 0 ? (
         <>
           <h4>The server refused it</h4>
-          <IssueList issues={serverIssues} onPick={pickIssue} />
+          <IssueList issues={refusal.issues} onPick={pickIssue} />
         </>
       ) : null}
     </section>
@@ -493,6 +495,9 @@ export function BotEditor({
         <p class="visually-hidden" aria-live="polite">
           {announcement}
         </p>
+        {refusal?.invalidBot ? (
+          <Notice kind="error">The server refused the bot; see the problems.</Notice>
+        ) : null}
         {message ? <Notice kind={message.kind}>{message.text}</Notice> : null}
         {bot ? null : (
           <div class="bot-fields">
