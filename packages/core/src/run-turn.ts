@@ -1,4 +1,4 @@
-import type { Bot } from './schema.js'
+import type { Bot, Instruction } from './schema.js'
 import { step } from './transition.js'
 import type {
   ConversationState,
@@ -11,9 +11,20 @@ import type {
 export interface RunTurnOptions {
   /**
    * Performs a synchronous webhook call and returns its outcome (`parseWebhookReply` turns an
-   * HTTP reply into one). A rejection counts as a failed call.
+   * HTTP reply into one). A rejection counts as a failed call. A call whose reply streams in
+   * (`WebhookStream`) may hand each instruction to `relay` as it arrives; they must be the
+   * first of the outcome's `responses`, which are then not handed to `onInstructions` again.
    */
-  callWebhook: (effect: WebhookEffect) => Promise<WebhookOutcome>
+  callWebhook: (
+    effect: WebhookEffect,
+    relay?: (instruction: Instruction) => void,
+  ) => Promise<WebhookOutcome>
+  /**
+   * Receives the turn's instructions as soon as each is known, in order: those of the blocks
+   * run before a synchronous call are handed over before the call is made. The result's
+   * `responses` holds them all the same.
+   */
+  onInstructions?: (instructions: readonly Instruction[]) => void
   /**
    * Most synchronous calls in one turn (default 20). A bot may loop through a webhook (polling,
    * say) and a turn must end: when the limit is reached the conversation ends, as `step` ends
@@ -33,10 +44,14 @@ export async function runTurn(
   bot: Bot,
   state: ConversationState | null,
   event: StepEvent,
-  { callWebhook, maxWebhookCalls = 20 }: RunTurnOptions,
+  { callWebhook, maxWebhookCalls = 20, onInstructions }: RunTurnOptions,
 ): Promise<StepResult> {
   let result = step(bot, state, event)
   const responses = [...result.responses]
+  const emit = (instructions: readonly Instruction[]) => {
+    if (onInstructions && instructions.length > 0) onInstructions(instructions)
+  }
+  emit(result.responses)
   const effects: WebhookEffect[] = []
   const visited = [...result.visited]
   for (let calls = 0; ; calls++) {
@@ -57,7 +72,14 @@ export async function runTurn(
         guard: 'webhook_calls',
       }
     }
-    const outcome = await callWebhook(pending).catch(
+    let relayed = 0
+    const relay = onInstructions
+      ? (instruction: Instruction) => {
+          relayed++
+          onInstructions([instruction])
+        }
+      : undefined
+    const outcome = await callWebhook(pending, relay).catch(
       (error: unknown): WebhookOutcome => ({
         kind: 'failure',
         reason: error instanceof Error ? error.message : String(error),
@@ -65,6 +87,8 @@ export async function runTurn(
     )
     result = step(bot, result.state, { type: 'webhook', callId: pending.callId, outcome })
     responses.push(...result.responses)
+    const shownAlready = 'responses' in outcome ? (outcome.responses?.length ?? 0) : 0
+    emit(result.responses.slice(Math.min(relayed, shownAlready)))
     for (const id of result.visited) if (!visited.includes(id)) visited.push(id)
   }
 }

@@ -214,12 +214,18 @@ class Turn {
       case 'responses':
         // Re-normalised: the host may build outcomes by hand rather than with parseWebhookReply.
         if (Array.isArray(outcome.responses)) this.showAll(outcome.responses)
+        if (Array.isArray(outcome.variables)) this.merge(outcome.variables)
         return this.runFrom(block.next)
       case 'merge':
         if (Array.isArray(outcome.variables)) this.merge(outcome.variables)
         return this.runFrom(block.next)
       case 'none':
         return this.runFrom(block.next)
+      case 'failure':
+        // A streamed reply that broke off keeps what it had shown and said.
+        if (Array.isArray(outcome.responses)) this.showAll(outcome.responses)
+        if (Array.isArray(outcome.variables)) this.merge(outcome.variables)
+        return this.runFrom(block.onError ?? block.next)
       default:
         return this.runFrom(block.onError ?? block.next)
     }

@@ -66,12 +66,26 @@ export interface StepResult {
 
 export type StepGuard = 'blocks' | 'webhook_calls' | 'conversation_size'
 
-/** The outcome of a webhook call, as returned by `parseWebhookReply`. */
+/**
+ * The outcome of a webhook call, as returned by `parseWebhookReply` (or `WebhookStream`: a
+ * streamed reply may carry variables beside its instructions, and one that broke off keeps
+ * what arrived, which the flow shows and merges before taking `onError`).
+ */
 export type WebhookOutcome =
-  | { kind: 'responses'; responses: Instruction[]; skipped: number }
+  | {
+      kind: 'responses'
+      responses: Instruction[]
+      skipped: number
+      variables?: [string, JsonValue][]
+    }
   | { kind: 'merge'; variables: [string, JsonValue][] }
   | { kind: 'none' }
-  | { kind: 'failure'; reason: string }
+  | {
+      kind: 'failure'
+      reason: string
+      responses?: Instruction[]
+      variables?: [string, JsonValue][]
+    }
 
 export type StepErrorCode = 'ended' | 'unexpected_event' | 'unknown_block'
 

@@ -1,7 +1,8 @@
-import type { Webhook } from './schema.js'
+import type { Instruction, Webhook } from './schema.js'
 import { signWebhook } from './signature.js'
 import type { WebhookOutcome } from './types.js'
 import { MAX_REPLY_BYTES, parseWebhookReply } from './webhook-reply.js'
+import { streamFormatOf, WebhookStream } from './webhook-stream.js'
 
 /**
  * The parts of a webhook call that do not depend on the HTTP client: the request headers, the
@@ -26,6 +27,8 @@ export interface WebhookDelivery {
   id: string
   /** The exact JSON text to POST. */
   body: string
+  /** Receives each instruction of a streamed reply (`WebhookStream`) as it arrives. */
+  onInstruction?: (instruction: Instruction) => void
 }
 
 /** The one client every webhook call goes through, sync or async. */
@@ -143,10 +146,14 @@ export function timeoutReason(timeoutMs: number, status: number | null): string 
   return `timed out after ${timeoutMs} ms${status === null ? '' : ' reading the reply'}`
 }
 
-/** Reads a body's chunks until `limit` bytes; past it, stops and says so (`overflow`). */
+/**
+ * Reads a body's chunks until `limit` bytes; past it, stops and says so (`overflow`). Each
+ * chunk kept is also handed to `onChunk` as it arrives (a `WebhookStream`'s `push`).
+ */
 export async function readAtMost(
   chunks: AsyncIterable<Uint8Array>,
   limit: number,
+  onChunk?: (chunk: Uint8Array) => void,
 ): Promise<{ body: Uint8Array; overflow: boolean }> {
   const parts: Uint8Array[] = []
   let size = 0
@@ -159,6 +166,7 @@ export async function readAtMost(
       break
     }
     parts.push(chunk)
+    onChunk?.(chunk)
     size += chunk.byteLength
   }
   const body = new Uint8Array(size)
@@ -180,6 +188,19 @@ export function parseWebhookUrl(text: string): URL | string {
   return url
 }
 
+/**
+ * The reader of a reply that streams (a 2xx `text/event-stream` or `application/x-ndjson`),
+ * to feed with `readAtMost`'s `onChunk`; undefined for any other reply.
+ */
+export function replyStream(
+  status: number,
+  contentType: string | null,
+  delivery: WebhookDelivery,
+): WebhookStream | undefined {
+  const format = status >= 200 && status <= 299 ? streamFormatOf(contentType) : null
+  return format ? new WebhookStream(format, delivery.onInstruction) : undefined
+}
+
 /** A reply that arrived in full (or up to a cap), turned into a result. */
 export function replyResult(reply: {
   status: number
@@ -189,15 +210,18 @@ export function replyResult(reply: {
   location: string | null
   retryAfterMs: number | null
   durationMs: number
+  /** The reader the reply streamed into (`replyStream`), if it streamed. */
+  stream?: WebhookStream | undefined
 }): SendResult {
-  const { status, body } = reply
+  const { status, body, stream } = reply
   let outcome: WebhookOutcome
   if (status >= 300 && status <= 399) {
     outcome = failure(`HTTP ${status} (redirects are not followed)`)
   } else if (reply.overflow && status >= 200 && status <= 299) {
-    outcome = failure('reply larger than 1 MiB (decoded)')
+    const reason = 'reply larger than 1 MiB (decoded)'
+    outcome = stream ? stream.cut(reason) : failure(reason)
   } else {
-    outcome = parseWebhookReply({ status, body })
+    outcome = stream ? stream.finish() : parseWebhookReply({ status, body })
   }
   let error: string | null = null
   if (outcome.kind === 'failure') {
@@ -213,13 +237,18 @@ export function replyResult(reply: {
   }
 }
 
-/** A call that ended without a usable reply. */
+/** A call that ended without a usable reply (keeping what a streamed one had said). */
 export function failureResult(
   reason: string,
-  options: { status: number | null; durationMs: number; retryAfterMs?: number | null },
+  options: {
+    status: number | null
+    durationMs: number
+    retryAfterMs?: number | null
+    stream?: WebhookStream | undefined
+  },
 ): SendResult {
   return {
-    outcome: failure(reason),
+    outcome: options.stream ? options.stream.cut(reason) : failure(reason),
     status: options.status,
     durationMs: options.durationMs,
     error: excerpt(reason, null),

@@ -1,6 +1,7 @@
 import {
   type Bot,
   type ConversationState,
+  type Instruction,
   runTurn,
   StepError,
   type StepEvent,
@@ -34,6 +35,9 @@ export interface TurnDeps {
   observe?: Observer | undefined
 }
 
+/** Receives a turn's instructions as soon as each is known (a streamed answer). */
+export type OnInstructions = (instructions: readonly Instruction[]) => void
+
 export interface TurnReply {
   responses: StepResult['responses']
   input: StepResult['input']
@@ -60,11 +64,12 @@ export async function startConversation(
   deps: TurnDeps,
   botId: string,
   variables: Record<string, unknown> | undefined,
+  onInstructions?: OnInstructions,
 ): Promise<TurnReply & { conversationId: string }> {
   const started = performance.now()
   const latest = await deps.store.getLatestBot(botId)
   if (!latest) throw notFound('Bot', botId)
-  return observed(deps, botId, started, () => start(deps, botId, latest, variables))
+  return observed(deps, botId, started, () => start(deps, botId, latest, variables, onInstructions))
 }
 
 async function start(
@@ -72,10 +77,11 @@ async function start(
   botId: string,
   latest: { bot: Bot; version: number },
   variables: Record<string, unknown> | undefined,
+  onInstructions: OnInstructions | undefined,
 ): Promise<TurnReply & { conversationId: string }> {
   const conversationId = deps.newId('c_')
   const event: StepEvent = variables ? { type: 'start', variables } : { type: 'start' }
-  const result = await turn(deps, latest.bot, conversationId, null, event)
+  const result = await turn(deps, latest.bot, conversationId, null, event, onInstructions)
   const outbox = outboxOf(deps, conversationId, result)
   await deps.store.createConversation(
     {
@@ -96,24 +102,27 @@ export async function replyToConversation(
   deps: TurnDeps,
   conversationId: string,
   text: string,
+  onInstructions?: OnInstructions,
 ): Promise<TurnReply> {
   const started = performance.now()
   const found = await deps.store.getConversationWithBot(conversationId)
   if (!found) throw notFound('Conversation', conversationId)
   if (found.record.state.ended) throw endedError()
-  return observed(deps, found.record.botId, started, () => reply(deps, found, text))
+  return observed(deps, found.record.botId, started, () => reply(deps, found, text, onInstructions))
 }
 
 async function reply(
   deps: TurnDeps,
   { record, bot }: ConversationWithBot,
   text: string,
+  onInstructions: OnInstructions | undefined,
 ): Promise<TurnReply> {
   const conversationId = record.id
   if (!bot) return endForGoneBot(deps, record, text)
   let result: StepResult
   try {
-    result = await turn(deps, bot, conversationId, record.state, { type: 'reply', text })
+    const event: StepEvent = { type: 'reply', text }
+    result = await turn(deps, bot, conversationId, record.state, event, onInstructions)
   } catch (error) {
     // Only a conversation not pinned to a version (none are since versions exist) can wait on
     // a block its bot no longer has: end it clearly rather than answer 409 forever.
@@ -222,10 +231,12 @@ async function turn(
   conversationId: string,
   state: ConversationState | null,
   event: StepEvent,
+  onInstructions: OnInstructions | undefined,
 ): Promise<StepResult> {
   try {
     const result = await runTurn(bot, state, event, {
-      callWebhook: (effect) => callSyncWebhook(deps, conversationId, effect),
+      callWebhook: (effect, relay) => callSyncWebhook(deps, conversationId, effect, relay),
+      ...(onInstructions ? { onInstructions } : {}),
     })
     // A safety limit ended the conversation, not the flow: the bot needs fixing.
     if (result.guard) {
@@ -270,13 +281,18 @@ async function callSyncWebhook(
   deps: TurnDeps,
   conversationId: string,
   effect: WebhookEffect,
+  relay: ((instruction: Instruction) => void) | undefined,
 ): Promise<WebhookOutcome> {
   const at = deps.now()
   const id = timeOrderedId('msg_', at)
   const webhook = await deps.store.getWebhook(effect.webhook)
   const result =
     webhook && deps.sender
-      ? await deps.sender.send(webhook, { id, body: effect.body })
+      ? await deps.sender.send(webhook, {
+          id,
+          body: effect.body,
+          ...(relay ? { onInstruction: relay } : {}),
+        })
       : {
           outcome: {
             kind: 'failure' as const,

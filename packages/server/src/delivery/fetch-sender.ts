@@ -8,12 +8,14 @@ import {
   REPLY_LIMIT_BYTES,
   readAtMost,
   replyResult,
+  replyStream,
   type SendResult,
   timeoutReason,
   type WebhookDelivery,
   type WebhookSender,
+  type WebhookStream,
 } from '@joon/core/webhook'
-import { refusedUrlHost } from './address-guard.js'
+import { refusedUrlHost } from '../net/address-guard.js'
 
 /**
  * A webhook sender on the platform's `fetch`, for edge runtimes: Web APIs only. Same protocol as
@@ -42,6 +44,7 @@ export function createFetchSender(
     const timer = setTimeout(() => deadline.abort(), timeoutMs)
     let status: number | null = null
     let retryAfterMs: number | null = null
+    let stream: WebhookStream | undefined
     try {
       const call = await prepareCall(webhook, delivery, {
         userAgent: options.userAgent,
@@ -69,7 +72,8 @@ export function createFetchSender(
       const isSuccess = status >= 200 && status <= 299
       // fetch has already undone any content-encoding, so the cap counts decoded bytes.
       const limit = isSuccess ? REPLY_LIMIT_BYTES : ERROR_REPLY_LIMIT_BYTES
-      const read = response.body ? await readAtMost(response.body, limit) : empty
+      stream = replyStream(status, response.headers.get('content-type'), delivery)
+      const read = response.body ? await readAtMost(response.body, limit, stream?.push) : empty
       // What is left unread is abandoned.
       if (read.overflow) await response.body?.cancel().catch(() => {})
       return replyResult({
@@ -78,12 +82,13 @@ export function createFetchSender(
         location: status >= 300 && status <= 399 ? response.headers.get('location') : null,
         retryAfterMs,
         durationMs: elapsed(),
+        stream,
       })
     } catch (error) {
       const reason = deadline.signal.aborted
         ? timeoutReason(timeoutMs, status)
         : `network error: ${messageOf(error)}`
-      return failureResult(reason, { status, durationMs: elapsed(), retryAfterMs })
+      return failureResult(reason, { status, durationMs: elapsed(), retryAfterMs, stream })
     } finally {
       clearTimeout(timer)
     }

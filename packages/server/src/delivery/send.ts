@@ -13,13 +13,15 @@ import {
   REPLY_LIMIT_BYTES,
   readAtMost,
   replyResult,
+  replyStream,
   type SendResult,
   timeoutReason,
   type WebhookDelivery,
   type WebhookSender,
+  type WebhookStream,
 } from '@joon/core/webhook'
 import { Agent, buildConnector, request } from 'undici'
-import { AddressNotAllowedError, classifyAddress } from './address-guard.js'
+import { AddressNotAllowedError, classifyAddress } from '../net/address-guard.js'
 
 /**
  * The Node webhook sender: `undici.request` through an agent whose connector refuses private
@@ -80,6 +82,7 @@ export function createWebhookSender(
     let status: number | null = null
     let retryAfterMs: number | null = null
     let body: Readable | undefined
+    let stream: WebhookStream | undefined
     try {
       const response = await request(callTarget(call.url), {
         method: 'POST',
@@ -96,16 +99,17 @@ export function createWebhookSender(
       retryAfterMs = parseRetryAfter(headerText(response.headers['retry-after']), now())
       const location = status >= 300 && status <= 399 ? headerText(response.headers.location) : null
       const limit = status >= 200 && status <= 299 ? REPLY_LIMIT_BYTES : ERROR_REPLY_LIMIT_BYTES
-      const read = await readCapped(response.body, response.headers, limit)
+      stream = replyStream(status, headerText(response.headers['content-type']), delivery)
+      const read = await readCapped(response.body, response.headers, limit, stream?.push)
       if ('failure' in read) {
-        return failureResult(read.failure, { status, durationMs: elapsed(), retryAfterMs })
+        return failureResult(read.failure, { status, durationMs: elapsed(), retryAfterMs, stream })
       }
-      return replyResult({ status, ...read, location, retryAfterMs, durationMs: elapsed() })
+      return replyResult({ status, ...read, location, retryAfterMs, durationMs: elapsed(), stream })
     } catch (error) {
       const reason = deadline.signal.aborted
         ? timeoutReason(timeoutMs, status)
         : networkReason(error)
-      return failureResult(reason, { status, durationMs: elapsed(), retryAfterMs })
+      return failureResult(reason, { status, durationMs: elapsed(), retryAfterMs, stream })
     } finally {
       clearTimeout(timer)
       // Whatever is left unread is abandoned: destroying it closes the connection instead of
@@ -134,6 +138,7 @@ async function readCapped(
   raw: Readable,
   headers: Record<string, string | string[] | undefined>,
   limit: number,
+  onChunk: ((chunk: Uint8Array) => void) | undefined,
 ): Promise<{ body: Uint8Array; overflow: boolean } | { failure: string }> {
   const contentEncoding = headerText(headers['content-encoding'])
   const encodings = (contentEncoding === null ? [] : contentEncoding.split(','))
@@ -155,7 +160,7 @@ async function readCapped(
   const decoded: Readable =
     decoders.length === 0 ? raw : (pipeline([raw, ...decoders], () => {}) as unknown as Readable)
   try {
-    return await readAtMost(decoded, limit)
+    return await readAtMost(decoded, limit, onChunk)
   } catch (error) {
     if (!isZlibError(error)) throw error
     return { failure: `reply could not be decoded (${encodings.join(', ')}: ${messageOf(error)})` }

@@ -2,7 +2,7 @@ import { type Bot, formatBotIssues, Name, validateBot, Webhook } from '@joon/cor
 import { Hono } from 'hono'
 import * as z from 'zod'
 import type { TurnDeps } from '../conversation.js'
-import { refusedUrlHost } from '../delivery/address-guard.js'
+import { refusedUrlHost } from '../net/address-guard.js'
 import type { BotSource, Store } from '../store/types.js'
 import { jsonBody } from './body.js'
 import { ApiError, invalidInput, notFound } from './errors.js'

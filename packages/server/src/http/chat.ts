@@ -9,6 +9,7 @@ import { describe } from './openapi.js'
 import type { RateLimiter } from './rate-limit.js'
 import { forRequest } from './request-log.js'
 import { ConversationView, StartedConversation, Turn } from './schemas.js'
+import { streamTurn, wantsEventStream } from './turn-stream.js'
 import { conversationView } from './views.js'
 
 export const CHAT_BODY_LIMIT = 64 * 1024
@@ -57,9 +58,16 @@ export function chatRoutes({
       jsonBody(StartRequest, { maxBytes: CHAT_BODY_LIMIT, emptyAs: {} }),
       async (c) => {
         const { variables } = c.req.valid('json')
+        const turnDeps = forRequest(deps, c)
+        const botId = c.req.param('botId')
+        if (wantsEventStream(c)) {
+          return streamTurn(c, 201, turnDeps.log, (onInstructions) =>
+            startConversation(turnDeps, botId, variables, onInstructions),
+          )
+        }
         const started: z.infer<typeof StartedConversation> = await startConversation(
-          forRequest(deps, c),
-          c.req.param('botId'),
+          turnDeps,
+          botId,
           variables,
         )
         return c.json(started, 201)
@@ -83,11 +91,14 @@ export function chatRoutes({
       jsonBody(ReplyRequest, { maxBytes: CHAT_BODY_LIMIT }),
       async (c) => {
         const { text } = c.req.valid('json')
-        const turn: z.infer<typeof Turn> = await replyToConversation(
-          forRequest(deps, c),
-          c.req.param('id'),
-          text,
-        )
+        const turnDeps = forRequest(deps, c)
+        const id = c.req.param('id')
+        if (wantsEventStream(c)) {
+          return streamTurn(c, 200, turnDeps.log, (onInstructions) =>
+            replyToConversation(turnDeps, id, text, onInstructions),
+          )
+        }
+        const turn: z.infer<typeof Turn> = await replyToConversation(turnDeps, id, text)
         return c.json(turn, 200)
       },
     )

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { AddressNotAllowedError, classifyAddress } from '../../src/delivery/address-guard.js'
+import { AddressNotAllowedError, classifyAddress } from '../../src/net/address-guard.js'
 
 // [address, expected reason or 'allowed']
 const table: [string, string][] = [
