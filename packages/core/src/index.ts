@@ -1,4 +1,5 @@
 // Where a reply turns into the next bot message: `step` in ./transition.ts.
+export * from './ai.js'
 export * from './answer.js'
 export * from './condition.js'
 export { hasLoneSurrogate, jsonTextDepth, MAX_JSON_DEPTH } from './json.js'

@@ -1,6 +1,8 @@
 import type { Bot, Instruction } from './schema.js'
 import { step } from './transition.js'
 import type {
+  AiEffect,
+  AiOutcome,
   ConversationState,
   StepEvent,
   StepResult,
@@ -26,6 +28,15 @@ export interface RunTurnOptions {
    */
   onInstructions?: (instructions: readonly Instruction[]) => void
   /**
+   * Performs an `ai` block's model call and returns its outcome; a rejection counts as a
+   * failure. It may hand the answer's text to `onDelta` piece by piece as it streams in (the
+   * outcome still holds the whole answer, which becomes the bot's message). Without it, every
+   * `ai` block fails (and goes to its `onError`).
+   */
+  callModel?: (effect: AiEffect, onDelta?: (text: string) => void) => Promise<AiOutcome>
+  /** Receives the text of a model answer as it streams in (see `callModel`). */
+  onDelta?: (text: string) => void
+  /**
    * Most synchronous calls in one turn (default 20). A bot may loop through a webhook (polling,
    * say) and a turn must end: when the limit is reached the conversation ends, as `step` ends
    * a flow that runs too many blocks, rather than staying stuck on a call nobody will make,
@@ -44,7 +55,7 @@ export async function runTurn(
   bot: Bot,
   state: ConversationState | null,
   event: StepEvent,
-  { callWebhook, maxWebhookCalls = 20, onInstructions }: RunTurnOptions,
+  { callWebhook, callModel, maxWebhookCalls = 20, onInstructions, onDelta }: RunTurnOptions,
 ): Promise<StepResult> {
   let result = step(bot, state, event)
   const responses = [...result.responses]
@@ -56,7 +67,8 @@ export async function runTurn(
   const visited = [...result.visited]
   for (let calls = 0; ; calls++) {
     const pending = collect(result.effects, effects)
-    if (!pending) {
+    const modelCall = result.aiCall
+    if (!pending && !modelCall) {
       const { state, input, ended, guard } = result
       return { state, responses, input, ended, effects, visited, ...(guard ? { guard } : {}) }
     }
@@ -72,6 +84,23 @@ export async function runTurn(
         guard: 'webhook_calls',
       }
     }
+    if (modelCall) {
+      const outcome = await (callModel
+        ? callModel(modelCall, onDelta)
+        : Promise.reject(new Error('no model caller (runTurn option callModel)'))
+      ).catch(
+        (error: unknown): AiOutcome => ({
+          kind: 'failure',
+          reason: error instanceof Error ? error.message : String(error),
+        }),
+      )
+      result = step(bot, result.state, { type: 'ai', callId: modelCall.callId, outcome })
+      responses.push(...result.responses)
+      emit(result.responses)
+      for (const id of result.visited) if (!visited.includes(id)) visited.push(id)
+      continue
+    }
+    if (!pending) continue
     let relayed = 0
     const relay = onInstructions
       ? (instruction: Instruction) => {

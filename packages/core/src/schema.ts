@@ -119,12 +119,58 @@ export const ConditionBlock = z
   })
   .describe('Branches on variables.')
 
+/** Most turns an `ai` block may take (`maxTurns`). */
+export const MAX_AI_TURNS = 20
+
+export const CollectedValue = z.strictObject({
+  type: z.enum(['string', 'number', 'boolean']).describe('The JSON type the value must have.'),
+  description: z
+    .string()
+    .min(1)
+    .max(1000)
+    .describe('What the value is, for the model (e.g. "Number of employees").'),
+})
+
+export const AiBlock = z
+  .strictObject({
+    id: BlockId,
+    type: z.literal('ai'),
+    model: Name.describe('Name of a registered model.'),
+    instructions: Template.describe(
+      'The system message: what the model is for and how it speaks. {{name}} shows a variable.',
+    ),
+    maxTurns: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_AI_TURNS)
+      .optional()
+      .describe(
+        'How many visitor messages the model answers before the flow goes on (default 1: one answer to the last message). With collect: most answers before giving up (default 10).',
+      ),
+    collect: z
+      .record(VariableName, CollectedValue)
+      .refine((values) => Object.keys(values).length <= 20, {
+        message: 'must have at most 20 values',
+      })
+      .optional()
+      .describe(
+        'Values the model gathers in conversation; once it has them all they are saved as variables and the flow goes on.',
+      ),
+    onError: BlockId.optional().describe(
+      'Id of the block that runs when the model fails (timeout, error, invalid values twice).',
+    ),
+    next: Next.optional(),
+  })
+  .describe('Answers the visitor with a language model, or collects values in conversation.')
+
 export const Block = z.discriminatedUnion('type', [
   TextBlock,
   QuestionBlock,
   ButtonsBlock,
   WebhookBlock,
   ConditionBlock,
+  AiBlock,
 ])
 
 /** Where the visual builder draws a block: editor-only, never read by the interpreter. */
@@ -153,6 +199,7 @@ export type QuestionBlock = z.infer<typeof QuestionBlock>
 export type ButtonsBlock = z.infer<typeof ButtonsBlock>
 export type WebhookBlock = z.infer<typeof WebhookBlock>
 export type ConditionBlock = z.infer<typeof ConditionBlock>
+export type AiBlock = z.infer<typeof AiBlock>
 export type ConditionRule = z.infer<typeof ConditionRule>
 export type Choice = z.infer<typeof Choice>
 export type BlockPosition = z.infer<typeof BlockPosition>

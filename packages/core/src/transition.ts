@@ -3,12 +3,14 @@
  * `step` returns the next state, the instructions to show, the input expected next and the
  * effects (webhook calls) the host must perform; it performs none of them itself.
  */
+import { answersAllowed, checkCollected, collectTool, modelMessages } from './ai.js'
 import { matchChoice, validateAnswer } from './answer.js'
 import { blockIndex } from './bot-index.js'
 import { ruleHolds } from './condition.js'
 import { toJsonValue, utf8Length } from './json.js'
 import { buildPayload } from './payload.js'
 import {
+  type AiBlock,
   type AnswerType,
   type Block,
   type Bot,
@@ -23,6 +25,9 @@ import {
 import { renderTemplateWith } from './template.js'
 import { transcriptOf } from './transcript.js'
 import {
+  type AiEffect,
+  type AiOutcome,
+  type AiProgress,
   type ConversationState,
   type Effect,
   type Message,
@@ -98,12 +103,14 @@ export function step(bot: Bot, state: ConversationState | null, event: StepEvent
     )
   }
   if (state.ended || state.at === null) throw new StepError('ended', 'The conversation has ended.')
-  const turn = new Turn(bot, state.context, state.messages, state.calls)
+  const turn = new Turn(bot, state.context, state.messages, state.calls, state.ai)
   switch (event.type) {
     case 'reply':
       return turn.reply(state, typeof event.text === 'string' ? event.text : '')
     case 'webhook':
       return turn.webhookOutcome(state, event.callId, event.outcome)
+    case 'ai':
+      return turn.aiOutcome(state, event.callId, event.outcome)
     case 'start':
       throw new StepError('unexpected_event', 'The conversation has already started.')
     default:
@@ -118,10 +125,13 @@ export function step(bot: Bot, state: ConversationState | null, event: StepEvent
 export function currentInput(bot: Bot, state: ConversationState): Input | null {
   if (state.ended || state.waiting !== 'input' || state.at === null) return null
   const block = blockIndex(bot).get(state.at)
-  return block?.type === 'question' || block?.type === 'buttons' ? inputOf(block) : null
+  return block?.type === 'question' || block?.type === 'buttons' || block?.type === 'ai'
+    ? inputOf(block)
+    : null
 }
 
-function inputOf(block: QuestionBlock | ButtonsBlock): Input {
+function inputOf(block: QuestionBlock | ButtonsBlock | AiBlock): Input {
+  if (block.type === 'ai') return { type: 'text' }
   if (block.type === 'buttons') {
     return { type: 'buttons', choices: block.choices.map((choice) => ({ label: choice.label })) }
   }
@@ -154,12 +164,15 @@ class Turn {
   private readonly responses: Instruction[] = []
   private readonly effects: Effect[] = []
   private readonly visited: string[] = []
+  private aiCall: AiEffect | undefined
 
   constructor(
     private readonly bot: Bot,
     context: readonly [string, JsonValue][],
     private readonly earlierMessages: readonly Message[],
     private calls: number,
+    /** The `ai` block's progress while one holds the conversation. */
+    private ai: AiProgress | undefined = undefined,
   ) {
     this.index = blockIndex(bot)
     this.context = context
@@ -169,7 +182,7 @@ class Turn {
     if (state.waiting !== 'input') {
       throw new StepError(
         'unexpected_event',
-        'The conversation is waiting for a webhook, not a reply.',
+        `The conversation is waiting for ${state.waiting === 'ai' ? 'a model answer' : 'a webhook'}, not a reply.`,
       )
     }
     const block = this.block(state.at ?? '')
@@ -189,24 +202,81 @@ class Turn {
         this.set(block.saveAnswerTo, choice.value ?? choice.label)
       return this.runFrom(choice.next ?? block.next)
     }
+    if (block.type === 'ai') return this.askModel(block)
     throw new StepError('unknown_block', `Block "${block.id}" does not take replies.`)
   }
 
-  webhookOutcome(state: ConversationState, callId: string, outcome: WebhookOutcome): StepResult {
-    const pending = callIdOf(state.calls)
-    if (state.waiting !== 'webhook') {
+  aiOutcome(state: ConversationState, callId: string, outcome: AiOutcome): StepResult {
+    const block = this.pendingBlock(state, 'ai', callId)
+    if (block.type !== 'ai') {
+      throw new StepError('unknown_block', `Block "${block.id}" is not an ai block.`)
+    }
+    const progress = this.ai ?? { answers: 0, invalid: 0 }
+    const answer = outcome?.kind === 'answer' ? String(outcome.text ?? '').trim() : ''
+    if (answer !== '') {
+      this.say(answer, 0)
+      this.ai = { ...progress, answers: progress.answers + 1 }
+      if (this.ai.answers < answersAllowed(block)) return this.waitForInput(block)
+      return this.leaveAi(block.collect ? (block.onError ?? block.next) : block.next)
+    }
+    if (outcome?.kind === 'collected' && block.collect) {
+      const checked = checkCollected(block.collect, outcome.values)
+      if (checked.ok) {
+        for (const [name, value] of checked.variables) this.set(name, value)
+        return this.leaveAi(block.next)
+      }
+      this.ai = { ...progress, invalid: progress.invalid + 1 }
+      if (this.ai.invalid < 2) {
+        return this.askModel(
+          block,
+          `The values you saved were not valid: ${checked.reason}. Ask the visitor for what is missing, or save them again with valid values.`,
+        )
+      }
+    }
+    return this.leaveAi(block.onError ?? block.next)
+  }
+
+  /** The block the conversation waits in for call `callId`'s outcome. */
+  private pendingBlock(state: ConversationState, kind: 'webhook' | 'ai', callId: string): Block {
+    const waitsFor = { input: 'a reply', webhook: 'a webhook outcome', ai: 'a model answer' }
+    if (state.waiting !== kind) {
       throw new StepError(
         'unexpected_event',
-        'The conversation is waiting for a reply, not a webhook outcome.',
+        `The conversation is waiting for ${waitsFor[state.waiting ?? 'input']}, not ${waitsFor[kind]}.`,
       )
     }
+    const pending = callIdOf(state.calls)
     if (callId !== pending) {
       throw new StepError(
         'unexpected_event',
-        `Webhook call "${callId}" is not pending; "${pending}" is.`,
+        `${kind === 'ai' ? 'Model' : 'Webhook'} call "${callId}" is not pending; "${pending}" is.`,
       )
     }
-    const block = this.block(state.at ?? '')
+    return this.block(state.at ?? '')
+  }
+
+  private leaveAi(next: string | undefined): StepResult {
+    this.ai = undefined
+    return this.runFrom(next)
+  }
+
+  /** Calls the block's model on the conversation so far; the conversation waits for it. */
+  private askModel(block: AiBlock, note?: string): StepResult {
+    this.ai ??= { answers: 0, invalid: 0 }
+    this.calls++
+    this.aiCall = {
+      type: 'ai',
+      callId: callIdOf(this.calls),
+      blockId: block.id,
+      model: block.model,
+      messages: modelMessages(this.render(block.instructions), this.messages(), note),
+      ...(block.collect ? { tool: collectTool(block.collect) } : {}),
+    }
+    return this.finish(block.id, 'ai', null)
+  }
+
+  webhookOutcome(state: ConversationState, callId: string, outcome: WebhookOutcome): StepResult {
+    const block = this.pendingBlock(state, 'webhook', callId)
     if (block.type !== 'webhook') {
       throw new StepError('unknown_block', `Block "${block.id}" is not a webhook block.`)
     }
@@ -252,6 +322,9 @@ class Turn {
           if (!block.async) return this.finish(block.id, 'webhook', null)
           next = block.next
           break
+        case 'ai':
+          this.ai = undefined
+          return this.askModel(block)
         case 'condition': {
           const rule = block.rules.find((candidate) =>
             ruleHolds(candidate, this.get(candidate.variable)),
@@ -271,7 +344,7 @@ class Turn {
     return this.waitForInput(block)
   }
 
-  private waitForInput(block: QuestionBlock | ButtonsBlock): StepResult {
+  private waitForInput(block: QuestionBlock | ButtonsBlock | AiBlock): StepResult {
     if (this.tooLong()) {
       this.say(CONVERSATION_LIMIT_NOTICE, 0)
       return this.end('conversation_size')
@@ -406,6 +479,7 @@ class Turn {
       context: this.ownContext ?? this.context.slice(),
       messages: this.messages(),
       calls: this.calls,
+      ...(this.ai && at !== null ? { ai: this.ai } : {}),
     }
     return {
       state,
@@ -414,6 +488,7 @@ class Turn {
       ended,
       effects: this.effects,
       visited: this.visited,
+      ...(this.aiCall ? { aiCall: this.aiCall } : {}),
     }
   }
 }

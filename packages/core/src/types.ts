@@ -16,18 +16,26 @@ export interface ConversationState {
   botId: string
   /** Block waiting for an answer or a webhook outcome; null once ended. */
   at: string | null
-  waiting: 'input' | 'webhook' | null
+  waiting: 'input' | 'webhook' | 'ai' | null
   ended: boolean
   context: [string, JsonValue][]
   messages: Message[]
   /** Counts effects produced, so each one gets a stable `callId`. */
   calls: number
+  /** While an `ai` block holds the conversation: its answers so far, and invalid collections. */
+  ai?: AiProgress
+}
+
+export interface AiProgress {
+  answers: number
+  invalid: number
 }
 
 export type StepEvent =
   | { type: 'start'; variables?: Record<string, unknown> }
   | { type: 'reply'; text: string }
   | { type: 'webhook'; callId: string; outcome: WebhookOutcome }
+  | { type: 'ai'; callId: string; outcome: AiOutcome }
 
 /** A webhook call the host must perform. `body` is the exact JSON text to POST. */
 export interface WebhookEffect {
@@ -38,7 +46,52 @@ export interface WebhookEffect {
   async: boolean
   body: string
 }
+
+/** One message of a chat-completions request. */
+export interface ModelMessage {
+  role: 'system' | 'user' | 'assistant'
+  content: string
+}
+
+/** The one tool an `ai` block with `collect` offers: its arguments are the values. */
+export interface AiTool {
+  name: string
+  description: string
+  /** JSON Schema of the arguments: an object of the values to collect, all required. */
+  parameters: {
+    type: 'object'
+    properties: Record<string, { type: 'string' | 'number' | 'boolean'; description: string }>
+    required: string[]
+    additionalProperties: false
+  }
+}
+
+/**
+ * A language model call the host must perform for an `ai` block (always awaited, like a
+ * synchronous webhook): `messages` start with the block's instructions as the system message,
+ * then the conversation, the visitor's messages as `user` and the bot's as `assistant`.
+ */
+export interface AiEffect {
+  type: 'ai'
+  callId: string
+  blockId: string
+  /** The registered model's name. */
+  model: string
+  messages: ModelMessage[]
+  /** Offered when the block collects values; the model calls it once it has them all. */
+  tool?: AiTool
+}
+
 export type Effect = WebhookEffect
+
+/**
+ * What a model call gave: text to show, the tool's arguments (the values; `step` checks them),
+ * or a failure (timeout, error status, no answer) that sends the flow to `onError`.
+ */
+export type AiOutcome =
+  | { kind: 'answer'; text: string }
+  | { kind: 'collected'; values: unknown }
+  | { kind: 'failure'; reason: string }
 
 export interface StepResult {
   state: ConversationState
@@ -49,6 +102,8 @@ export interface StepResult {
   ended: boolean
   /** Effects to perform. A sync webhook effect means the state waits for its outcome. */
   effects: Effect[]
+  /** A model call to perform for an `ai` block; the state waits for its outcome. */
+  aiCall?: AiEffect
   /**
    * The blocks this step showed or ran, each once, in the order first reached (a question
    * asked again after an invalid answer is not run again). Hosts keep these to count how many

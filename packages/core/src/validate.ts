@@ -17,6 +17,8 @@ export type BotValidation = { ok: true; bot: Bot } | { ok: false; issues: BotIss
 export interface ValidateBotOptions {
   /** Names of the registered webhooks; when given, webhook blocks must use one of them. */
   webhooks?: Iterable<string>
+  /** Names of the registered models; when given, ai blocks must use one of them. */
+  models?: Iterable<string>
 }
 
 /**
@@ -33,7 +35,9 @@ export function validateBot(input: unknown, options: ValidateBotOptions = {}): B
     ...(parsed.success
       ? []
       : parsed.error.issues.flatMap((issue) => schemaIssues(issue, input, raw))),
-    ...referenceIssues(raw, options.webhooks),
+    ...referenceIssues(raw),
+    ...unregisteredIssues(raw, 'webhook', options.webhooks),
+    ...unregisteredIssues(raw, 'model', options.models),
     ...runIssues(raw),
   ]
   if (parsed.success && issues.length === 0) return { ok: true, bot: parsed.data }
@@ -69,6 +73,7 @@ interface RawBlock {
   waits: boolean
   targets: Target[]
   webhook: string | undefined
+  model: string | undefined
 }
 
 interface RawBot {
@@ -91,7 +96,7 @@ function readLeniently(input: unknown): RawBot {
       if (typeof target === 'string') targets.push({ path, name, target })
     }
     add(['next'], '"next"', block.next)
-    if (type === 'webhook') add(['onError'], '"onError"', block.onError)
+    if (type === 'webhook' || type === 'ai') add(['onError'], '"onError"', block.onError)
     if (type === 'condition') add(['else'], '"else"', block.else)
     if (Array.isArray(block.choices)) {
       block.choices.forEach((choice: unknown, i) => {
@@ -110,9 +115,13 @@ function readLeniently(input: unknown): RawBot {
       id: asString(block.id),
       type,
       waits:
-        type === 'question' || type === 'buttons' || (type === 'webhook' && block.async !== true),
+        type === 'question' ||
+        type === 'buttons' ||
+        type === 'ai' ||
+        (type === 'webhook' && block.async !== true),
       targets,
       webhook: type === 'webhook' ? asString(block.webhook) : undefined,
+      model: type === 'ai' ? asString(block.model) : undefined,
     })
   })
   return { start: asString(bot?.start), blocks, entries }
@@ -263,7 +272,7 @@ function sizeRule(bound: 'at least' | 'at most', origin: string, limit: number):
 // ---------------------------------------------------------------------------------------------
 // References between blocks, and webhook names.
 
-function referenceIssues(raw: RawBot, webhooks: Iterable<string> | undefined): BotIssue[] {
+function referenceIssues(raw: RawBot): BotIssue[] {
   const issues: BotIssue[] = []
   const firstPosition = new Map<string, number>()
   for (const block of raw.blocks) {
@@ -286,7 +295,6 @@ function referenceIssues(raw: RawBot, webhooks: Iterable<string> | undefined): B
   if (raw.start !== undefined && !firstPosition.has(raw.start)) {
     issues.push({ path: ['start'], message: `Bot: ${unknownTarget('"start"', raw.start)}` })
   }
-  const registered = webhooks === undefined ? undefined : new Set(webhooks)
   for (const block of raw.blocks) {
     const subject = blockName(block.id, block.position)
     const blockId = block.id === undefined || block.id === '' ? {} : { blockId: block.id }
@@ -298,17 +306,31 @@ function referenceIssues(raw: RawBot, webhooks: Iterable<string> | undefined): B
         message: `${subject}: ${unknownTarget(name, target)}`,
       })
     }
-    if (registered && block.webhook !== undefined && !registered.has(block.webhook)) {
-      const known =
-        registered.size === 0
-          ? 'no webhook is registered'
-          : `registered: ${[...registered].slice(0, 10).join(', ')}${registered.size > 10 ? ', …' : ''}`
-      issues.push({
-        path: ['blocks', block.position, 'webhook'],
-        ...blockId,
-        message: `${subject}: webhook "${block.webhook}" is not registered (${known}).`,
-      })
-    }
+  }
+  return issues
+}
+
+/** Blocks naming a webhook (or model) that is not registered, when the names are known. */
+function unregisteredIssues(
+  raw: RawBot,
+  kind: 'webhook' | 'model',
+  names: Iterable<string> | undefined,
+): BotIssue[] {
+  if (names === undefined) return []
+  const registered = new Set(names)
+  const issues: BotIssue[] = []
+  for (const block of raw.blocks) {
+    const name = block[kind]
+    if (name === undefined || registered.has(name)) continue
+    const known =
+      registered.size === 0
+        ? `no ${kind} is registered`
+        : `registered: ${[...registered].slice(0, 10).join(', ')}${registered.size > 10 ? ', …' : ''}`
+    issues.push({
+      path: ['blocks', block.position, kind],
+      ...(block.id === undefined || block.id === '' ? {} : { blockId: block.id }),
+      message: `${blockName(block.id, block.position)}: ${kind} "${name}" is not registered (${known}).`,
+    })
   }
   return issues
 }

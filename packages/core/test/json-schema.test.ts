@@ -19,6 +19,7 @@ describe('bot.schema.json', () => {
       '"const":"buttons"',
       '"const":"webhook"',
       '"const":"condition"',
+      '"const":"ai"',
     ])
   })
 })

@@ -84,7 +84,7 @@ describe('validateBot', () => {
       'Block "ask": field "saveAnswerTo" is a reserved name.',
       'Block "ask": "next" points to "nowhere", which is not a block id.',
       'Block 3 (no id): field "id" is required.',
-      'Block "x": field "type" must be one of text, question, buttons, webhook, condition.',
+      'Block "x": field "type" must be one of text, question, buttons, webhook, condition, ai.',
       'Block "pick": field "choices" must not be empty.',
       'Block "slow": field "delay" must be at most 10000.',
       'Block "route": field "rules[0].value" must be a string, a number or a boolean.',
