@@ -244,6 +244,14 @@ function headerProblem(name: string, value: string): string | undefined {
   return undefined
 }
 
+/** Headers sent with every call, each checked to be sendable. */
+const CallHeaders = z.record(z.string(), z.string().max(8192)).superRefine((headers, ctx) => {
+  for (const [name, value] of Object.entries(headers)) {
+    const problem = headerProblem(name, value)
+    if (problem) ctx.addIssue({ code: 'custom', path: [name], message: problem })
+  }
+})
+
 /** A registered webhook (contract §3). */
 export const Webhook = z.strictObject({
   name: Name,
@@ -253,15 +261,7 @@ export const Webhook = z.strictObject({
     .refine((url) => /^https?:$/.test(URL.parse(url)?.protocol ?? ''), {
       message: 'must be an http:// or https:// URL',
     }),
-  headers: z
-    .record(z.string(), z.string().max(8192))
-    .superRefine((headers, ctx) => {
-      for (const [name, value] of Object.entries(headers)) {
-        const problem = headerProblem(name, value)
-        if (problem) ctx.addIssue({ code: 'custom', path: [name], message: problem })
-      }
-    })
-    .optional(),
+  headers: CallHeaders.optional(),
   secret: z
     .string()
     .min(1)
@@ -274,6 +274,30 @@ export const Webhook = z.strictObject({
 })
 export type Webhook = z.infer<typeof Webhook>
 export type WebhookInput = z.input<typeof Webhook>
+
+/** A registered language model (contract §10): an OpenAI-compatible chat completions API. */
+export const Model = z.strictObject({
+  name: Name,
+  baseUrl: z
+    .string()
+    .max(2048)
+    .refine((url) => /^https?:$/.test(URL.parse(url)?.protocol ?? ''), {
+      message: 'must be an http:// or https:// URL (the API root, e.g. https://api.openai.com/v1)',
+    }),
+  model: z.string().min(1).max(200).describe('The model as the API names it, e.g. gpt-4o-mini.'),
+  apiKey: z
+    .string()
+    .min(1)
+    .max(4096)
+    .regex(HEADER_VALUE, 'must be printable ASCII: it is sent in the Authorization header')
+    .optional(),
+  headers: CallHeaders.optional(),
+  timeoutMs: z.number().int().min(1).max(120_000).default(30_000),
+  maxTokens: z.number().int().min(1).max(200_000).optional(),
+  temperature: z.number().min(0).max(2).optional(),
+})
+export type Model = z.infer<typeof Model>
+export type ModelInput = z.input<typeof Model>
 
 /** One element of a text instruction: one bot message. */
 export const InstructionElement = z.object({

@@ -1,4 +1,4 @@
-import type { Bot, Webhook } from '@joon/core'
+import type { Bot, Model, Webhook } from '@joon/core'
 import { compareCodeUnits, isVersionNumber, ParsedBots } from './bots.js'
 import type * as T from './types.js'
 
@@ -18,6 +18,7 @@ export class MemoryCatalog {
   readonly #lastVersions = new Map<string, number>()
   readonly #parsedBots = new ParsedBots()
   readonly #webhooks = new Map<string, string>()
+  readonly #models = new Map<string, string>()
   #closed = false
 
   async putBot(bot: Bot, input: T.BotVersionInput = { source: 'api' }): Promise<T.PutBotResult> {
@@ -109,6 +110,29 @@ export class MemoryCatalog {
   async deleteWebhook(name: string): Promise<boolean> {
     this.assertOpen()
     return this.#webhooks.delete(name)
+  }
+
+  async putModel(model: Model): Promise<T.PutResult> {
+    this.assertOpen()
+    const created = !this.#models.has(model.name)
+    this.#models.set(model.name, JSON.stringify(model))
+    return { created }
+  }
+
+  async getModel(name: string): Promise<Model | null> {
+    this.assertOpen()
+    const json = this.#models.get(name)
+    return json === undefined ? null : (JSON.parse(json) as Model)
+  }
+
+  async listModels(): Promise<Model[]> {
+    this.assertOpen()
+    return sortedValues(this.#models).map((json) => JSON.parse(json) as Model)
+  }
+
+  async deleteModel(name: string): Promise<boolean> {
+    this.assertOpen()
+    return this.#models.delete(name)
   }
 
   async close(): Promise<void> {

@@ -193,6 +193,13 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX deliveries_conversation ON deliveries (conversation_id);
   CREATE TABLE retained_deliveries (id text PRIMARY KEY);
   `,
+  // Language models for ai blocks, kept like webhooks.
+  `
+  CREATE TABLE models (
+    name text COLLATE "C" PRIMARY KEY,
+    data text NOT NULL
+  );
+  `,
 ]
 
 /** Any fixed number: every Joon instance on a database serializes its migrations on it. */

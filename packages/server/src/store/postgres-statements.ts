@@ -53,7 +53,7 @@ export class Statements {
     }
   }
 
-  async put(table: 'bots' | 'webhooks', key: 'id' | 'name', id: string, data: string) {
+  async put(table: 'bots' | 'webhooks' | 'models', key: 'id' | 'name', id: string, data: string) {
     // xmax is 0 on a row version this statement inserted, and set when it updated one.
     const { rows } = await this.query<{ created: boolean }>(
       `put-${table}`,

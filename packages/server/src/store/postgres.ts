@@ -1,4 +1,4 @@
-import type { Bot, Webhook } from '@joon/core'
+import type { Bot, Model, Webhook } from '@joon/core'
 import type pg from 'pg'
 import {
   type BotVersionRow,
@@ -182,6 +182,37 @@ export class PostgresStore implements T.Store {
   async deleteWebhook(name: string): Promise<boolean> {
     if (!storable(name)) return false
     const result = await this.#db.query('delete-webhook', 'DELETE FROM webhooks WHERE name = $1', [
+      name,
+    ])
+    return (result.rowCount ?? 0) > 0
+  }
+
+  async putModel(model: Model): Promise<T.PutResult> {
+    return this.#db.put('models', 'name', model.name, JSON.stringify(model))
+  }
+
+  async getModel(name: string): Promise<Model | null> {
+    if (!storable(name)) return null
+    const { rows } = await this.#db.query<{ data: string }>(
+      'get-model',
+      'SELECT data FROM models WHERE name = $1',
+      [name],
+    )
+    return rows[0] ? (JSON.parse(rows[0].data) as Model) : null
+  }
+
+  async listModels(): Promise<Model[]> {
+    const { rows } = await this.#db.query<{ data: string }>(
+      'list-models',
+      'SELECT data FROM models ORDER BY name',
+      [],
+    )
+    return rows.map((row) => JSON.parse(row.data) as Model)
+  }
+
+  async deleteModel(name: string): Promise<boolean> {
+    if (!storable(name)) return false
+    const result = await this.#db.query('delete-model', 'DELETE FROM models WHERE name = $1', [
       name,
     ])
     return (result.rowCount ?? 0) > 0

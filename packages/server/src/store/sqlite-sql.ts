@@ -138,6 +138,13 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX deliveries_conversation ON deliveries (conversation_id);
   CREATE TABLE retained_deliveries (id TEXT PRIMARY KEY) WITHOUT ROWID;
   `,
+  // Language models for ai blocks, kept like webhooks.
+  `
+  CREATE TABLE models (
+    name TEXT PRIMARY KEY,
+    data TEXT NOT NULL
+  );
+  `,
 ]
 
 /** Opens (creating directories and the file if needed) and migrates a database file. */
@@ -237,6 +244,14 @@ export function prepareStatements(db: SqliteDatabase) {
     getWebhook: db.prepare<[string], { data: string }>('SELECT data FROM webhooks WHERE name = ?'),
     listWebhooks: db.prepare<[], { data: string }>('SELECT data FROM webhooks ORDER BY name'),
     deleteWebhook: db.prepare<[string]>('DELETE FROM webhooks WHERE name = ?'),
+    modelExists: db.prepare<[string], { ok: number }>('SELECT 1 AS ok FROM models WHERE name = ?'),
+    putModel: db.prepare<[string, string]>(
+      `INSERT INTO models (name, data) VALUES (?, ?)
+       ON CONFLICT (name) DO UPDATE SET data = excluded.data`,
+    ),
+    getModel: db.prepare<[string], { data: string }>('SELECT data FROM models WHERE name = ?'),
+    listModels: db.prepare<[], { data: string }>('SELECT data FROM models ORDER BY name'),
+    deleteModel: db.prepare<[string]>('DELETE FROM models WHERE name = ?'),
     insertConversation: db.prepare<
       [string, string, number | null, string, number, number, string | null, string]
     >(

@@ -1,4 +1,4 @@
-import type { Bot, Webhook } from '@joon/core'
+import type { Bot, Model, Webhook } from '@joon/core'
 import { isVersionNumber, ParsedBots, toVersionInfo } from './bots.js'
 import {
   CONVERSATION_COLUMNS,
@@ -157,6 +157,27 @@ export class SqliteStore implements T.Store {
 
   async deleteWebhook(name: string): Promise<boolean> {
     return this.#sql.deleteWebhook.run(name).changes > 0
+  }
+
+  async putModel(model: Model): Promise<T.PutResult> {
+    return this.#tx.write(() => {
+      const created = this.#sql.modelExists.get(model.name) === undefined
+      this.#sql.putModel.run(model.name, JSON.stringify(model))
+      return { created }
+    })
+  }
+
+  async getModel(name: string): Promise<Model | null> {
+    const row = this.#sql.getModel.get(name)
+    return row ? (JSON.parse(row.data) as Model) : null
+  }
+
+  async listModels(): Promise<Model[]> {
+    return this.#sql.listModels.all().map((row) => JSON.parse(row.data) as Model)
+  }
+
+  async deleteModel(name: string): Promise<boolean> {
+    return this.#sql.deleteModel.run(name).changes > 0
   }
 
   async createConversation(

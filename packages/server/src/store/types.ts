@@ -1,4 +1,4 @@
-import type { Bot, ConversationState, Webhook } from '@joon/core'
+import type { Bot, ConversationState, Model, Webhook } from '@joon/core'
 
 /**
  * The storage every Joon server runs on: bots, webhooks, conversations and the delivery log
@@ -47,6 +47,13 @@ export interface Store {
   listWebhooks(): Promise<Webhook[]>
   /** Whether there was a webhook to delete. Its deliveries are kept. */
   deleteWebhook(name: string): Promise<boolean>
+
+  /** Creates or replaces a language model (by `model.name`), its API key included. */
+  putModel(model: Model): Promise<PutResult>
+  getModel(name: string): Promise<Model | null>
+  /** Every model, ordered by name. */
+  listModels(): Promise<Model[]>
+  deleteModel(name: string): Promise<boolean>
 
   /**
    * Saves a new conversation at version 1 together with `outbox`, in one atomic write.

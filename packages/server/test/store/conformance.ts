@@ -1,4 +1,4 @@
-import type { Bot, ConversationState, JsonValue, Webhook } from '@joon/core'
+import type { Bot, ConversationState, JsonValue, Model, Webhook } from '@joon/core'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import {
   type AttemptRecord,
@@ -265,6 +265,37 @@ export function describeStoreConformance(
           'constructor',
           'prototype',
         ])
+      })
+    })
+
+    describe('models', () => {
+      it('puts, reports created then updated, gets, lists in byte order and deletes', async () => {
+        const mini: Model = {
+          name: 'mini',
+          baseUrl: 'https://api.example.com/v1',
+          model: 'gpt-mini',
+          apiKey: 'sk-123',
+          headers: { 'X-Org': 'acme' },
+          timeoutMs: 30_000,
+          maxTokens: 500,
+          temperature: 0.2,
+        }
+        expect(await store.putModel(mini)).toEqual({ created: true })
+        expect(await store.putModel({ ...mini, name: 'Zeta' })).toEqual({ created: true })
+        const changed: Model = {
+          name: 'mini',
+          baseUrl: 'http://ollama:11434/v1',
+          model: 'llama3',
+          timeoutMs: 5_000,
+        }
+        expect(await store.putModel(changed)).toEqual({ created: false })
+        expect(await store.getModel('mini')).toEqual(changed)
+        expect(await store.getModel('nope')).toBeNull()
+        expect(await store.getModel('constructor')).toBeNull()
+        expect((await store.listModels()).map((m) => m.name)).toEqual(['Zeta', 'mini'])
+        expect(await store.deleteModel('mini')).toBe(true)
+        expect(await store.deleteModel('mini')).toBe(false)
+        expect(await store.listModels()).toEqual([{ ...mini, name: 'Zeta' }])
       })
     })
 
