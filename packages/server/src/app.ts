@@ -1,12 +1,14 @@
 import { type Context, Hono, type MiddlewareHandler } from 'hono'
 import { cors } from 'hono/cors'
 import { HTTPException } from 'hono/http-exception'
+import type { ModelCaller } from './ai/model-caller.js'
 import type { TurnDeps, WebhookSender } from './conversation.js'
 import { adminRoutes } from './http/admin.js'
 import { adminAuth } from './http/auth.js'
 import { chatRoutes } from './http/chat.js'
 import { compressText, negotiate, notModified, precompress } from './http/compression.js'
 import { ApiError, errorBody } from './http/errors.js'
+import { modelRoutes } from './http/models.js'
 import { addApiDescription, describe } from './http/openapi.js'
 import { proxyAddress, RateLimiter } from './http/rate-limit.js'
 import { logFor, requestIds, requestLines } from './http/request-log.js'
@@ -25,6 +27,8 @@ export interface AppOptions {
   store: Store
   /** Performs synchronous webhook calls (Node: `createWebhookSender`; edge: `createFetchSender`). */
   sender?: WebhookSender
+  /** Performs `ai` blocks' model calls (Node: `createModelCaller`); without one they fail. */
+  modelCaller?: ModelCaller
   /**
    * Whether webhooks may call private and loopback addresses (`JOON_ALLOW_PRIVATE_URLS`; the
    * sender enforces it). Here it only decides whether registering such a URL warns.
@@ -68,6 +72,7 @@ export function createApp(options: AppOptions) {
   const deps: TurnDeps = {
     store: options.store,
     sender: options.sender,
+    modelCaller: options.modelCaller,
     now,
     newId: randomId,
     onDeliveriesQueued: options.onDeliveriesQueued,
@@ -94,6 +99,7 @@ export function createApp(options: AppOptions) {
     )
     .route('/', adminRoutes({ deps, allowPrivateUrls: options.allowPrivateUrls ?? false }))
     .route('/', resultsRoutes({ deps }))
+    .route('/', modelRoutes({ deps, allowPrivateUrls: options.allowPrivateUrls ?? false }))
   const widget =
     options.widgetScript && precompress(options.widgetScript.body, options.widgetScript.etag)
   // `/widget.js?v=<the first 12 characters of its ETag>` names this exact bundle: cached for good.

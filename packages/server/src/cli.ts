@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto'
 import { readdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { type Bot, formatBotIssues, validateBot, Webhook } from '@joon/core'
+import { type Bot, formatBotIssues, Model, validateBot, Webhook } from '@joon/core'
 import { readConfig, type ServerConfig } from './config.js'
 import { jsonLogger } from './logging.js'
 import { refusedUrlHost } from './net/address-guard.js'
@@ -39,6 +39,9 @@ relative to the current folder.
       load every *.json file of DIR, one bot each
   --webhooks FILE                                                   default none
       load a JSON array of webhooks
+  --models FILE                                                     default none
+      load a JSON array of language models for ai blocks; each takes its API key from the
+      environment variable its "apiKeyEnv" names
                                   JOON_ADMIN_TOKEN                  default none
       the admin API's and console's bearer token, 16 characters or more (\`joon token\`);
       without it the admin API is off
@@ -84,6 +87,7 @@ const OPTIONS = {
   data: { type: 'string' },
   bots: { type: 'string' },
   webhooks: { type: 'string' },
+  models: { type: 'string' },
   'headers-timeout': { type: 'string' },
   'body-timeout': { type: 'string' },
   'max-connections-per-address': { type: 'string' },
@@ -166,20 +170,33 @@ async function main(argv: string[]): Promise<void> {
 
 async function serve(config: ServerConfig) {
   const webhooks = config.webhooksFile ? await loadWebhooks(config.webhooksFile) : []
+  const models = config.modelsFile ? await loadModels(config.modelsFile, process.env) : []
   const store = await openStore(config)
   try {
-    const known = new Set([
-      ...(await store.listWebhooks()).map((w) => w.name),
-      ...webhooks.map((w) => w.name),
-    ])
+    const known = {
+      webhooks: new Set([
+        ...(await store.listWebhooks()).map((w) => w.name),
+        ...webhooks.map((w) => w.name),
+      ]),
+      models: new Set([
+        ...(await store.listModels()).map((m) => m.name),
+        ...models.map((m) => m.name),
+      ]),
+    }
     const bots = config.botsDir ? await loadBots(config.botsDir, known) : []
     for (const webhook of webhooks) await store.putWebhook(webhook)
+    for (const model of models) await store.putModel(model)
     for (const { bot, file } of bots) await saveFileBot(store, bot, file)
     if (!config.allowPrivateUrls) {
       for (const webhook of await store.listWebhooks()) {
         const refusal = refusedUrlHost(new URL(webhook.url).hostname)
         if (refusal)
           console.warn(`joon: warning: calls to webhook "${webhook.name}" will fail: ${refusal}`)
+      }
+      for (const model of await store.listModels()) {
+        const refusal = refusedUrlHost(new URL(model.baseUrl).hostname)
+        if (refusal)
+          console.warn(`joon: warning: calls to model "${model.name}" will fail: ${refusal}`)
       }
     }
   } catch (error) {
@@ -279,6 +296,30 @@ async function loadWebhooks(file: string): Promise<Webhook[]> {
 }
 
 /**
+ * `--models FILE`: a JSON array of models (contract §10). Keys stay out of the file: each
+ * model's `apiKeyEnv` names the environment variable holding its key.
+ */
+async function loadModels(file: string, env: NodeJS.ProcessEnv): Promise<Model[]> {
+  const data = await readJsonFile(file)
+  if (!Array.isArray(data)) throw new StartError(`${file}: must hold a JSON array of models`)
+  return data.map((item, index) => {
+    const { apiKeyEnv, ...fields } = (typeof item === 'object' && item) || {}
+    const label = `${file}: model #${index + 1}${typeof fields.name === 'string' ? ` "${fields.name}"` : ''}`
+    if (apiKeyEnv !== undefined && (typeof apiKeyEnv !== 'string' || !env[apiKeyEnv])) {
+      throw new StartError(
+        `${label}: its key is read from the environment variable ${JSON.stringify(apiKeyEnv)}, which is not set`,
+      )
+    }
+    const parsed = Model.safeParse(apiKeyEnv ? { ...fields, apiKey: env[apiKeyEnv] } : fields)
+    if (parsed.success) return parsed.data
+    const problems = parsed.error.issues
+      .map((issue) => `  - ${issue.path.join('.') || '(model)'}: ${issue.message}`)
+      .join('\n')
+    throw new StartError(`${label} is not valid:\n${problems}`)
+  })
+}
+
+/**
  * A bot read from a file becomes its new version only when the file's content differs from
  * the last version that came from a file: an edit made since (console, API) otherwise stays
  * the latest. Either way every version stays in the history (docs/configuration.md).
@@ -311,11 +352,14 @@ interface FileBot {
 }
 
 /** `--bots DIR`: every `*.json` file in DIR is one bot. */
-async function loadBots(dir: string, webhooks: Set<string>): Promise<FileBot[]> {
+async function loadBots(
+  dir: string,
+  known: { webhooks: Set<string>; models: Set<string> },
+): Promise<FileBot[]> {
   const bots: FileBot[] = []
   const seen = new Map<string, string>()
   for (const file of await jsonFilesOf(dir)) {
-    const bot = await loadBot(file, webhooks)
+    const bot = await loadBot(file, known)
     const other = seen.get(bot.id)
     if (other) throw new StartError(`${file}: bot id "${bot.id}" is already used by ${other}`)
     seen.set(bot.id, file)
@@ -337,8 +381,11 @@ async function jsonFilesOf(dir: string): Promise<string[]> {
 }
 
 /** One bot file, validated (webhook names against `webhooks` when given). */
-async function loadBot(file: string, webhooks: Set<string> | undefined): Promise<Bot> {
-  const result = validateBot(await readJsonFile(file), webhooks ? { webhooks } : {})
+async function loadBot(
+  file: string,
+  known: { webhooks: Set<string>; models?: Set<string> } | undefined,
+): Promise<Bot> {
+  const result = validateBot(await readJsonFile(file), known ?? {})
   if (!result.ok)
     throw new StartError(`${file}: the bot is not valid:\n${formatBotIssues(result.issues)}`)
   return result.bot
@@ -374,7 +421,7 @@ async function validatePaths(paths: string[]): Promise<boolean> {
       fail(error)
     }
   }
-  const known = webhooks.length > 0 ? new Set(webhooks.map((w) => w.name)) : undefined
+  const known = webhooks.length > 0 ? { webhooks: new Set(webhooks.map((w) => w.name)) } : undefined
   const seen = new Map<string, string>()
   for (const file of botFiles) {
     try {

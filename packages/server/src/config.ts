@@ -49,6 +49,8 @@ export interface ServerConfig {
   maxConnectionsPerAddress: number
   botsDir: string | undefined
   webhooksFile: string | undefined
+  /** `--models FILE`: language models for `ai` blocks. */
+  modelsFile: string | undefined
   /** `JOON_RETENTION`: conversations not updated for this long are deleted; unset keeps all. */
   retentionMs: number | undefined
 }
@@ -58,6 +60,7 @@ export interface ServeFlags {
   data?: string | undefined
   bots?: string | undefined
   webhooks?: string | undefined
+  models?: string | undefined
   host?: string | undefined
   'headers-timeout'?: string | undefined
   'body-timeout'?: string | undefined
@@ -144,6 +147,7 @@ export function readConfig(
     maxConnectionsPerAddress,
     botsDir: flags.bots,
     webhooksFile: flags.webhooks,
+    modelsFile: flags.models,
     retentionMs: retention(env.JOON_RETENTION),
   }
 }

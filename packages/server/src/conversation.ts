@@ -1,4 +1,6 @@
 import {
+  type AiEffect,
+  type AiOutcome,
   type Bot,
   type ConversationState,
   type Instruction,
@@ -10,6 +12,7 @@ import {
   type WebhookOutcome,
 } from '@joon/core'
 import type { WebhookSender } from '@joon/core/webhook'
+import type { ModelCaller, ModelCallResult } from './ai/model-caller.js'
 import { ApiError, notFound } from './http/errors.js'
 import { timeOrderedId } from './ids.js'
 import type { Observer } from './metrics/observer.js'
@@ -23,6 +26,8 @@ export interface TurnDeps {
   store: Store
   /** Performs synchronous webhook calls; without one, sync webhooks fail (and go to onError). */
   sender?: WebhookSender | undefined
+  /** Performs `ai` blocks' model calls; without one, they fail (and go to onError). */
+  modelCaller?: ModelCaller | undefined
   now: () => number
   /** Conversation ids (unguessable). Delivery ids are `timeOrderedId`s. */
   newId: (prefix: string) => string
@@ -35,8 +40,11 @@ export interface TurnDeps {
   observe?: Observer | undefined
 }
 
-/** Receives a turn's instructions as soon as each is known (a streamed answer). */
-export type OnInstructions = (instructions: readonly Instruction[]) => void
+/** Receives a turn's instructions as soon as each is known, and model text as it streams. */
+export interface TurnListener {
+  onInstructions(instructions: readonly Instruction[]): void
+  onDelta(text: string): void
+}
 
 export interface TurnReply {
   responses: StepResult['responses']
@@ -64,12 +72,12 @@ export async function startConversation(
   deps: TurnDeps,
   botId: string,
   variables: Record<string, unknown> | undefined,
-  onInstructions?: OnInstructions,
+  listener?: TurnListener,
 ): Promise<TurnReply & { conversationId: string }> {
   const started = performance.now()
   const latest = await deps.store.getLatestBot(botId)
   if (!latest) throw notFound('Bot', botId)
-  return observed(deps, botId, started, () => start(deps, botId, latest, variables, onInstructions))
+  return observed(deps, botId, started, () => start(deps, botId, latest, variables, listener))
 }
 
 async function start(
@@ -77,11 +85,11 @@ async function start(
   botId: string,
   latest: { bot: Bot; version: number },
   variables: Record<string, unknown> | undefined,
-  onInstructions: OnInstructions | undefined,
+  listener: TurnListener | undefined,
 ): Promise<TurnReply & { conversationId: string }> {
   const conversationId = deps.newId('c_')
   const event: StepEvent = variables ? { type: 'start', variables } : { type: 'start' }
-  const result = await turn(deps, latest.bot, conversationId, null, event, onInstructions)
+  const result = await turn(deps, latest.bot, conversationId, null, event, listener)
   const outbox = outboxOf(deps, conversationId, result)
   await deps.store.createConversation(
     {
@@ -102,27 +110,27 @@ export async function replyToConversation(
   deps: TurnDeps,
   conversationId: string,
   text: string,
-  onInstructions?: OnInstructions,
+  listener?: TurnListener,
 ): Promise<TurnReply> {
   const started = performance.now()
   const found = await deps.store.getConversationWithBot(conversationId)
   if (!found) throw notFound('Conversation', conversationId)
   if (found.record.state.ended) throw endedError()
-  return observed(deps, found.record.botId, started, () => reply(deps, found, text, onInstructions))
+  return observed(deps, found.record.botId, started, () => reply(deps, found, text, listener))
 }
 
 async function reply(
   deps: TurnDeps,
   { record, bot }: ConversationWithBot,
   text: string,
-  onInstructions: OnInstructions | undefined,
+  listener: TurnListener | undefined,
 ): Promise<TurnReply> {
   const conversationId = record.id
   if (!bot) return endForGoneBot(deps, record, text)
   let result: StepResult
   try {
     const event: StepEvent = { type: 'reply', text }
-    result = await turn(deps, bot, conversationId, record.state, event, onInstructions)
+    result = await turn(deps, bot, conversationId, record.state, event, listener)
   } catch (error) {
     // Only a conversation not pinned to a version (none are since versions exist) can wait on
     // a block its bot no longer has: end it clearly rather than answer 409 forever.
@@ -231,12 +239,18 @@ async function turn(
   conversationId: string,
   state: ConversationState | null,
   event: StepEvent,
-  onInstructions: OnInstructions | undefined,
+  listener: TurnListener | undefined,
 ): Promise<StepResult> {
   try {
     const result = await runTurn(bot, state, event, {
       callWebhook: (effect, relay) => callSyncWebhook(deps, conversationId, effect, relay),
-      ...(onInstructions ? { onInstructions } : {}),
+      callModel: (effect, onDelta) => callModel(deps, conversationId, effect, onDelta),
+      ...(listener
+        ? {
+            onInstructions: (instructions) => listener.onInstructions(instructions),
+            onDelta: (text) => listener.onDelta(text),
+          }
+        : {}),
     })
     // A safety limit ended the conversation, not the flow: the bot needs fixing.
     if (result.guard) {
@@ -333,6 +347,48 @@ async function callSyncWebhook(
       status: result.status,
       durationMs: result.durationMs,
       error: result.outcome.kind === 'failure' ? (result.error ?? result.outcome.reason) : null,
+    },
+  })
+  return result.outcome
+}
+
+/** An `ai` block's model call, recorded in the delivery log as `ai:<model>` with its tokens. */
+async function callModel(
+  deps: TurnDeps,
+  conversationId: string,
+  effect: AiEffect,
+  onDelta: ((text: string) => void) | undefined,
+): Promise<AiOutcome> {
+  const at = deps.now()
+  const model = await deps.store.getModel(effect.model)
+  const result: ModelCallResult =
+    model && deps.modelCaller
+      ? await deps.modelCaller.call(model, effect, onDelta)
+      : {
+          outcome: {
+            kind: 'failure',
+            reason: model
+              ? 'language models are not available on this runtime'
+              : `model "${effect.model}" is not registered`,
+          },
+          status: null,
+          durationMs: 0,
+          usage: null,
+        }
+  const failed = result.outcome.kind === 'failure'
+  await deps.store.recordDelivery({
+    id: timeOrderedId('msg_', at),
+    webhook: `ai:${effect.model}`,
+    conversationId,
+    async: false,
+    body: JSON.stringify({ blockId: effect.blockId, model: effect.model, usage: result.usage }),
+    createdAt: at,
+    status: failed ? 'failed' : 'delivered',
+    attempt: {
+      at,
+      status: result.status,
+      durationMs: result.durationMs,
+      error: result.outcome.kind === 'failure' ? result.outcome.reason : null,
     },
   })
   return result.outcome

@@ -5,6 +5,7 @@ import { hostname } from 'node:os'
 import { type ServerType, serve } from '@hono/node-server'
 import { getConnInfo } from '@hono/node-server/conninfo'
 import type { Context, Hono } from 'hono'
+import { createModelCaller } from './ai/model-caller.js'
 import { createApp } from './app.js'
 import {
   connectionLimiter,
@@ -78,6 +79,10 @@ export async function startNodeServer(options: NodeServerOptions): Promise<Runni
     allowPrivate: options.allowPrivateUrls ?? false,
     userAgent: `joon/${VERSION}`,
   })
+  const modelCaller = createModelCaller({
+    allowPrivate: options.allowPrivateUrls ?? false,
+    userAgent: `joon/${VERSION}`,
+  })
   const worker = startDeliveryWorker({
     store: options.store,
     sender,
@@ -104,6 +109,7 @@ export async function startNodeServer(options: NodeServerOptions): Promise<Runni
   const app = createApp({
     store: options.store,
     sender,
+    modelCaller,
     ...(options.adminToken ? { adminToken: options.adminToken } : {}),
     ...(options.rateLimit !== undefined ? { rateLimit: options.rateLimit } : {}),
     clientAddress,
@@ -157,6 +163,7 @@ export async function startNodeServer(options: NodeServerOptions): Promise<Runni
         await stopRetention?.()
         await worker.stop()
         await sender.close()
+        await modelCaller.close()
         await options.store.close()
       })()
       return closing

@@ -55,7 +55,8 @@ function sourceOf(request: Request): BotSource {
 /** A bot as stored, or 400 listing every problem (webhooks checked against the registered ones). */
 async function validBot(store: Store, input: unknown): Promise<Bot> {
   const webhooks = (await store.listWebhooks()).map((webhook) => webhook.name)
-  const result = validateBot(input, { webhooks })
+  const models = (await store.listModels()).map((model) => model.name)
+  const result = validateBot(input, { webhooks, models })
   if (!result.ok) {
     throw new ApiError(400, 'invalid_bot', formatBotIssues(result.issues), result.issues)
   }

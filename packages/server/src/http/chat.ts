@@ -61,8 +61,8 @@ export function chatRoutes({
         const turnDeps = forRequest(deps, c)
         const botId = c.req.param('botId')
         if (wantsEventStream(c)) {
-          return streamTurn(c, 201, turnDeps.log, (onInstructions) =>
-            startConversation(turnDeps, botId, variables, onInstructions),
+          return streamTurn(c, 201, turnDeps.log, (listener) =>
+            startConversation(turnDeps, botId, variables, listener),
           )
         }
         const started: z.infer<typeof StartedConversation> = await startConversation(
@@ -94,8 +94,8 @@ export function chatRoutes({
         const turnDeps = forRequest(deps, c)
         const id = c.req.param('id')
         if (wantsEventStream(c)) {
-          return streamTurn(c, 200, turnDeps.log, (onInstructions) =>
-            replyToConversation(turnDeps, id, text, onInstructions),
+          return streamTurn(c, 200, turnDeps.log, (listener) =>
+            replyToConversation(turnDeps, id, text, listener),
           )
         }
         const turn: z.infer<typeof Turn> = await replyToConversation(turnDeps, id, text)

@@ -18,7 +18,7 @@ import { ErrorResponse } from './schemas.js'
  * page (Scalar) at /api/docs.
  */
 
-export type Tag = 'Chat' | 'Webhooks' | 'Bots' | 'Deliveries' | 'Results' | 'Server'
+export type Tag = 'Chat' | 'Webhooks' | 'Models' | 'Bots' | 'Deliveries' | 'Results' | 'Server'
 
 /** A response: its schema (JSON), or a description with its schema if any. */
 type Response = z.ZodType | ResponseDescription

@@ -1,7 +1,7 @@
 import type { Instruction } from '@joon/core'
 import type { Context } from 'hono'
 import { streamSSE } from 'hono/streaming'
-import type { TurnReply } from '../conversation.js'
+import type { TurnListener, TurnReply } from '../conversation.js'
 import { ApiError, errorBody } from './errors.js'
 
 type Log = (event: string, fields: Record<string, unknown>) => void
@@ -14,8 +14,9 @@ export function wantsEventStream(c: Context): boolean {
 
 /**
  * A turn answered as Server-Sent Events: an `instruction` event for each instruction the
- * moment the turn knows it (a text block's before the slow webhook after it is called), then
- * `done` with `{ conversationId?, input, ended }`. The turn itself is the same as without a
+ * moment the turn knows it (a text block's before the slow webhook after it is called), `delta`
+ * events with a model's text as it streams (its `instruction` follows, whole), then `done`
+ * with `{ conversationId?, input, ended }`. The turn itself is the same as without a
  * stream, saved once at its end; a client that goes away mid-stream stops the events, not the
  * turn.
  *
@@ -28,13 +29,23 @@ export async function streamTurn(
   c: Context,
   status: 200 | 201,
   log: Log | undefined,
-  run: (onInstructions: (instructions: readonly Instruction[]) => void) => Promise<StreamedTurn>,
+  run: (listener: TurnListener) => Promise<StreamedTurn>,
 ): Promise<Response> {
-  const queue: Instruction[] = []
+  const queue: (
+    | { event: 'instruction'; data: Instruction }
+    | { event: 'delta'; data: { text: string } }
+  )[] = []
   let arrived = signal()
-  const settled = run((instructions) => {
-    queue.push(...instructions)
-    arrived.resolve()
+  const settled = run({
+    onInstructions: (instructions) => {
+      for (const instruction of instructions)
+        queue.push({ event: 'instruction', data: instruction })
+      arrived.resolve()
+    },
+    onDelta: (text) => {
+      queue.push({ event: 'delta', data: { text } })
+      arrived.resolve()
+    },
   }).then(
     (reply) => ({ reply }),
     (error: unknown) => ({ error }),
@@ -58,9 +69,9 @@ export async function streamTurn(
     })
     for (;;) {
       arrived = signal()
-      while (queue.length > 0) {
-        await send('instruction', queue.shift())
-        sent++
+      for (let next = queue.shift(); next; next = queue.shift()) {
+        await send(next.event, next.data)
+        if (next.event === 'instruction') sent++
       }
       if (outcome) break
       await arrived.promise
