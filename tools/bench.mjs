@@ -26,6 +26,11 @@ const suites = [
     cwd: 'packages/server',
     command: ['node', 'bench/growth.mjs'],
   },
+  {
+    name: 'server: streamed turns',
+    cwd: 'packages/server',
+    command: ['node', 'bench/streaming.mjs'],
+  },
   { name: 'server: PostgreSQL', cwd: 'packages/server', command: ['node', 'bench/postgres.mjs'] },
   {
     name: 'server: results',

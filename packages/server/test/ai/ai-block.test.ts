@@ -6,7 +6,7 @@ import {
   type ModelFixture,
   type ScriptedReply,
   startModelFixture,
-} from '../../../../tools/model-fixture.ts'
+} from '../../../../tools/model-fixture.mjs'
 import { type JoonProcess, startJoon } from '../cli-process.js'
 import { bodyOf, makeApp } from '../helpers.js'
 import { eventsOf, type ServerEvent } from '../sse-events.js'

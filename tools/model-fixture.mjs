@@ -1,43 +1,16 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { createServer } from 'node:http'
 
+// Types: model-fixture.d.mts.
 /**
  * A loopback OpenAI-compatible chat completions server for tests: `POST /v1/chat/completions`
  * with `stream: true` answers Server-Sent Events shaped as OpenAI's API streams them (role
  * chunk, content deltas, tool-call deltas with arguments in pieces, a usage chunk, `[DONE]`),
  * following a script: one `ScriptedReply` per call, in order.
  */
-export interface ScriptedReply {
-  /** Text of the answer, one chunk per entry. */
-  text?: string[]
-  /** A call of a tool; `arguments` is sent in the pieces given. */
-  toolCall?: { name: string; arguments: string[] }
-  /** An error answer instead of a stream. */
-  status?: number
-  /** Milliseconds before the first chunk (a slow first token). */
-  firstTokenDelayMs?: number
-  /** Milliseconds between chunks. */
-  chunkDelayMs?: number
-  /** Waits for this before the stream's end (after the text). */
-  holdUntil?: Promise<void>
-  /** Drops the connection after this many chunks, without `[DONE]`. */
-  cutAfterChunks?: number
-  usage?: { prompt_tokens: number; completion_tokens: number }
-}
-
-export interface ModelFixture {
-  /** The API root to register as a model's `baseUrl` (`http://127.0.0.1:PORT/v1`). */
-  baseUrl: string
-  /** Each call's parsed body and headers. */
-  requests: { body: Record<string, unknown>; headers: IncomingMessage['headers'] }[]
-  close(): Promise<void>
-}
-
-export async function startModelFixture(
-  script: ScriptedReply[] | ((call: number) => ScriptedReply),
-): Promise<ModelFixture> {
-  const requests: ModelFixture['requests'] = []
-  const sockets = new Set<import('node:net').Socket>()
+/** @type {typeof import('./model-fixture.d.mts').startModelFixture} */
+export async function startModelFixture(script) {
+  const requests = []
+  const sockets = new Set()
   const server = createServer(async (request, response) => {
     let text = ''
     for await (const chunk of request) text += chunk
@@ -45,7 +18,7 @@ export async function startModelFixture(
       response.writeHead(404).end()
       return
     }
-    const body = JSON.parse(text) as Record<string, unknown>
+    const body = JSON.parse(text)
     requests.push({ body, headers: request.headers })
     const call = requests.length
     const reply = typeof script === 'function' ? script(call) : script[call - 1]
@@ -55,8 +28,8 @@ export async function startModelFixture(
     sockets.add(socket)
     socket.on('close', () => sockets.delete(socket))
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address()
   return {
     baseUrl: `http://127.0.0.1:${port}/v1`,
     requests,
@@ -68,9 +41,9 @@ export async function startModelFixture(
   }
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
-async function answer(response: ServerResponse, reply: ScriptedReply, model: string) {
+async function answer(response, reply, model) {
   if (reply.status) {
     response.writeHead(reply.status, { 'content-type': 'application/json' })
     response.end(JSON.stringify({ error: { message: 'Scripted failure', type: 'server_error' } }))
@@ -78,7 +51,7 @@ async function answer(response: ServerResponse, reply: ScriptedReply, model: str
   }
   response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' })
   const base = { id: 'chatcmpl-fixture', object: 'chat.completion.chunk', created: 0, model }
-  const chunks: unknown[] = [
+  const chunks = [
     {
       ...base,
       choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }],
@@ -133,6 +106,7 @@ async function answer(response: ServerResponse, reply: ScriptedReply, model: str
       return
     }
     if (i === chunks.length - 1 && reply.holdUntil) await reply.holdUntil
+    if (i === 1 && reply.text?.length) reply.onFirstToken?.()
     response.write(`data: ${JSON.stringify(chunk)}\n\n`)
     if (reply.chunkDelayMs) await sleep(reply.chunkDelayMs)
   }
