@@ -1,4 +1,4 @@
-import type { Bot, WebhookInput } from '@joon/core'
+import type { Bot, ModelInput, WebhookInput } from '@joon/core'
 import { hc, type InferResponseType } from 'hono/client'
 // The server's routes, types only (erased from the bundle). A relative path, not a package
 // import: @joon/server depends on @joon/console (it serves it), so the reverse would be a cycle.
@@ -24,6 +24,8 @@ export type BotVersion = BotVersions['versions'][number]
 export type LiveConversations = InferResponseType<Admin['bots'][':botId']['live']['$get'], 200>
 /** Per block: conversations that reached it, and those not ended that wait there. */
 export type Funnel = InferResponseType<Admin['bots'][':botId']['funnel']['$get'], 200>
+/** A registered model as the API shows it: `apiKey` masked (`••••••••c3f9`). */
+export type RegisteredModel = InferResponseType<Admin['models']['$get'], 200>['models'][number]
 export type ResultsPage = InferResponseType<Admin['conversations']['$get'], 200>
 /** One row of the results listing (`GET /conversations`). */
 export type ConversationSummary = ResultsPage['conversations'][number]
@@ -115,6 +117,13 @@ export function createAdminClient(options: {
       done(admin.webhooks[':name'].$delete({ param: { name: name(webhook) } })),
     testWebhook: (webhook: string) =>
       json(admin.webhooks[':name'].test.$post({ param: { name: name(webhook) } })),
+    /** Registered models, each `apiKey` masked (`••••••••c3f9`). */
+    listModels: async () => (await json(admin.models.$get())).models,
+    /** A masked `apiKey` sent back as it came keeps the stored key. */
+    putModel: (model: ModelInput) =>
+      json(admin.models[':name'].$put({ param: { name: name(model.name) }, json: model })),
+    deleteModel: (model: string) =>
+      done(admin.models[':name'].$delete({ param: { name: name(model) } })),
     listBots: async (): Promise<Bot[]> => (await json(admin.bots.$get())).bots,
     putBot: (id: string, body: Record<string, unknown>): Promise<Bot> =>
       json(admin.bots[':botId'].$put({ ...bot(id), json: body }, FROM_CONSOLE)),

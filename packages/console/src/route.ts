@@ -4,15 +4,22 @@ import { useEffect, useState } from 'preact/hooks'
  * Hash routes (`#/bots/lead-gen`), so the server serves one page and any view can be
  * bookmarked or opened in a new tab.
  */
-export type Section = 'webhooks' | 'bots' | 'deliveries' | 'conversations' | 'results'
+export type Section = 'webhooks' | 'models' | 'bots' | 'deliveries' | 'conversations' | 'results'
 
 export interface Route {
   section: Section
-  /** The webhook, bot, conversation or bot's results shown; `new` for a new webhook or bot. */
+  /** The webhook, model, bot, conversation or bot's results shown; `new` for a new one. */
   id: string | null
 }
 
-const SECTIONS: readonly Section[] = ['webhooks', 'bots', 'deliveries', 'conversations', 'results']
+const SECTIONS: readonly Section[] = [
+  'webhooks',
+  'models',
+  'bots',
+  'deliveries',
+  'conversations',
+  'results',
+]
 
 export function parseRoute(hash: string): Route {
   const [section, ...rest] = hash.replace(/^#\/?/, '').split('/')

@@ -65,12 +65,13 @@ describe('consoleAssets', () => {
     expect(() => consoleAssets({ basePath: '/a"><script>' })).toThrow(TypeError)
   })
 
-  it('keeps the whole console under 150 KB gzipped', () => {
+  it('keeps the whole console under 155 KB gzipped', () => {
     const { js, css } = consoleAssets()
     // Preact, React Flow (on preact/compat), dagre and @joon/core's validation (zod) together;
-    // measured: 141 KB of script and 6 KB of style, gzipped.
+    // measured: 146 KB of script and 6.5 KB of style, gzipped (148.6 KB in all before the AI
+    // block's settings and the Models page, which added 4.1 KB).
     const gzipped = (text: string) => gzipSync(text, { level: 9 }).length
-    expect(gzipped(js.body) + gzipped(css.body)).toBeLessThan(150 * 1024)
+    expect(gzipped(js.body) + gzipped(css.body)).toBeLessThan(155 * 1024)
   })
 })
 

@@ -8,6 +8,7 @@ const DESCRIPTIONS: Record<BlockType, string> = {
   buttons: 'Offer choices',
   webhook: 'Send answers to your API',
   condition: 'Branch on a variable',
+  ai: 'Answer or collect with a model',
 }
 
 /** "Add block": a menu button (WAI-ARIA menu pattern) with one item per block type. */

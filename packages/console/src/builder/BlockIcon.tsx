@@ -11,6 +11,8 @@ const PATHS: Record<BlockType, string> = {
   webhook: 'M14 4h6v6M20 4l-9 9M18 14v5H5V6h5',
   // A fork.
   condition: 'M6 4v6a4 4 0 0 0 4 4h8M6 10v10M15 11l3 3-3 3',
+  // A sparkle.
+  ai: 'M12 3l1.8 5.2L19 10l-5.2 1.8L12 17l-1.8-5.2L5 10l5.2-1.8zM18.5 15.5l.8 2.2 2.2.8-2.2.8-.8 2.2-.8-2.2-2.2-.8 2.2-.8z',
 }
 
 export const TYPE_NAMES: Record<BlockType, string> = {
@@ -19,6 +21,7 @@ export const TYPE_NAMES: Record<BlockType, string> = {
   buttons: 'Buttons',
   webhook: 'Webhook',
   condition: 'Condition',
+  ai: 'AI',
 }
 
 export function typeName(type: unknown): string {

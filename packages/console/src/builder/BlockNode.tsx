@@ -51,7 +51,7 @@ function rowsFor(block: BlockDoc): Row[] {
       { source: 'else', label: 'Otherwise', linked: typeof block.else === 'string' },
     ]
   }
-  if (block.type === 'webhook') {
+  if (block.type === 'webhook' || block.type === 'ai') {
     return [{ source: 'onError', label: 'On error', linked: typeof block.onError === 'string' }]
   }
   return []
@@ -88,7 +88,21 @@ export const BlockNode = memo(function BlockNode({ data, selected }: NodeProps) 
         </div>
       ) : null}
       <div class="block-id mono">{str(block.id)}</div>
-      <div class="block-summary">{summaryOf(block) || <em>No message</em>}</div>
+      {block.type === 'ai' ? (
+        <div class="block-model">
+          {str(block.model) ? (
+            <>
+              Model <span class="mono">{str(block.model)}</span>
+              {collectCount(block) > 0 ? `, collects ${collectCount(block)}` : null}
+            </>
+          ) : (
+            <em>No model chosen</em>
+          )}
+        </div>
+      ) : null}
+      <div class="block-summary">
+        {summaryOf(block) || <em>{block.type === 'ai' ? 'No instructions' : 'No message'}</em>}
+      </div>
       {hasOwnNext ? (
         <Handle
           type="source"
@@ -143,6 +157,14 @@ export function nodeName(data: BlockNodeData): string {
   } else if (block.type === 'condition') {
     const count = Array.isArray(block.rules) ? block.rules.length : 0
     parts.push(`${count} branch${count === 1 ? '' : 'es'}`)
+  } else if (block.type === 'ai') {
+    // "uses", not "model": the name must not contain the Model field's label.
+    const model = str(block.model)
+    const count = collectCount(block)
+    parts.push(model ? `uses ${model}` : 'uses nothing yet')
+    if (count > 0) parts.push(`gathers ${count} value${count === 1 ? '' : 's'}`)
+    const summary = summaryOf(block, 12)
+    if (summary) parts.push(summary)
   } else {
     const summary = summaryOf(block, 12)
     if (summary) parts.push(summary)
@@ -161,4 +183,8 @@ const KIND_WORDS: Record<string, string> = {
   buttons: 'buttons block',
   webhook: 'API call block',
   condition: 'condition block',
+  ai: 'AI block',
 }
+
+const collectCount = (block: BlockDoc) =>
+  isObject(block.collect) ? Object.keys(block.collect).length : 0

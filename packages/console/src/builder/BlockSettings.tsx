@@ -1,3 +1,4 @@
+import { MAX_AI_TURNS } from '@joon/core'
 import type { Ref } from 'preact'
 import { useRef, useState } from 'preact/hooks'
 import { href } from '../route.js'
@@ -7,6 +8,7 @@ import {
   type BotDoc,
   blockIds,
   findBlock,
+  isObject,
   isValidId,
   type Json,
   renameBlock,
@@ -17,6 +19,7 @@ import {
   withKey,
 } from './bot-doc.js'
 import { ChoicesEditor } from './ChoicesEditor.js'
+import { CollectEditor } from './CollectEditor.js'
 import { RulesEditor } from './RulesEditor.js'
 import { TargetSelect } from './TargetSelect.js'
 
@@ -42,6 +45,7 @@ export function BlockSettings({
   doc,
   blockId,
   webhooks,
+  models,
   problems,
   firstField,
   onChange,
@@ -51,6 +55,8 @@ export function BlockSettings({
   doc: BotDoc
   blockId: string
   webhooks: readonly string[]
+  /** The registered models' names; null when the server has no models API. */
+  models: readonly string[] | null
   problems: readonly string[]
   firstField: Ref<HTMLInputElement>
   onChange: (change: DocChange) => void
@@ -379,9 +385,36 @@ export function BlockSettings({
         </>
       ) : null}
 
+      {type === 'ai' ? (
+        <AiSettings
+          blockId={blockId}
+          block={block}
+          models={models}
+          edit={edit}
+          editBlock={editBlock}
+        />
+      ) : null}
+
+      {type === 'ai' ? (
+        <TargetSelect
+          id={field('onError')}
+          label="On error go to"
+          value={str(block.onError)}
+          ids={ids}
+          emptyLabel="Same as next block"
+          hint="Taken when the model fails: a timeout, an error, or values still invalid on the second try."
+          onChange={(target) =>
+            onChange({
+              doc: setLink(doc, blockId, 'onError', target),
+              label: `link ${blockId} on error`,
+            })
+          }
+        />
+      ) : null}
+
       {type === 'condition' ? null : next()}
 
-      {!['text', 'question', 'buttons', 'webhook', 'condition'].includes(type) ? (
+      {!['text', 'question', 'buttons', 'webhook', 'condition', 'ai'].includes(type) ? (
         <p class="hint">This block type has more settings: edit them in the JSON tab.</p>
       ) : null}
 
@@ -410,5 +443,112 @@ export function BlockSettings({
         </button>
       </div>
     </div>
+  )
+}
+
+/** An AI block's own fields: the model, its instructions, how many turns, what it collects. */
+function AiSettings({
+  blockId,
+  block,
+  models,
+  edit,
+  editBlock,
+}: {
+  blockId: string
+  block: BlockDoc
+  models: readonly string[] | null
+  edit: (key: string, value: Json | undefined, label?: string) => void
+  editBlock: (change: (current: BlockDoc) => BlockDoc, label: string, group?: string) => void
+}) {
+  const field = (key: string) => `${blockId}-${key}`
+  const model = str(block.model)
+  const collecting = isObject(block.collect) && Object.keys(block.collect).length > 0
+  return (
+    <>
+      <div class="field">
+        <label for={field('model')}>Model</label>
+        {models && models.length > 0 ? (
+          <select
+            id={field('model')}
+            value={model}
+            aria-describedby={field('model-hint')}
+            onChange={(event) =>
+              edit('model', event.currentTarget.value, `choose the model of ${blockId}`)
+            }
+          >
+            {models.includes(model) ? null : (
+              <option value={model}>
+                {model ? `${model} (not registered)` : 'Choose a model'}
+              </option>
+            )}
+            {models.map((name) => (
+              <option key={name} value={name}>
+                {name}
+              </option>
+            ))}
+          </select>
+        ) : (
+          <input
+            id={field('model')}
+            type="text"
+            class="mono"
+            spellcheck={false}
+            autocomplete="off"
+            value={model}
+            aria-describedby={field('model-hint')}
+            onInput={(event) => edit('model', event.currentTarget.value.trim())}
+          />
+        )}
+        <p id={field('model-hint')} class="hint">
+          {models === null ? (
+            "The name of a model registered on the server (this server's console cannot list them)."
+          ) : (
+            <>
+              {models.length === 0 ? 'No model is registered yet. ' : null}
+              <a href={href('models', 'new')}>Register a model</a>
+            </>
+          )}
+        </p>
+      </div>
+      <div class="field">
+        <label for={field('instructions')}>Instructions</label>
+        <textarea
+          id={field('instructions')}
+          rows={5}
+          value={str(block.instructions)}
+          aria-describedby={field('instructions-hint')}
+          onInput={(event) => edit('instructions', event.currentTarget.value)}
+        />
+        <p id={field('instructions-hint')} class="hint">
+          The system message: what the model is for and how it speaks. Show a variable with{' '}
+          <code>{'{{name}}'}</code>.
+        </p>
+      </div>
+      <div class="field field-narrow">
+        <label for={field('maxTurns')}>Max turns</label>
+        <input
+          id={field('maxTurns')}
+          type="number"
+          min={1}
+          max={MAX_AI_TURNS}
+          step={1}
+          inputMode="numeric"
+          placeholder={collecting ? '10' : '1'}
+          value={typeof block.maxTurns === 'number' ? String(block.maxTurns) : ''}
+          aria-describedby={field('maxTurns-hint')}
+          onInput={(event) => {
+            const raw = event.currentTarget.value
+            const value = Number(raw)
+            edit('maxTurns', raw === '' || !Number.isFinite(value) ? undefined : value)
+          }}
+        />
+        <p id={field('maxTurns-hint')} class="hint">
+          {collecting
+            ? `Most visitor messages before giving up, 1 to ${MAX_AI_TURNS}; empty: 10.`
+            : `Visitor messages the model answers before the flow goes on, 1 to ${MAX_AI_TURNS}; empty: 1.`}
+        </p>
+      </div>
+      <CollectEditor blockId={blockId} block={block} onChange={editBlock} />
+    </>
   )
 }

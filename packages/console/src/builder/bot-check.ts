@@ -24,9 +24,16 @@ export function parseBotText(text: string): ParsedText {
 
 export const botText = (doc: BotDoc) => JSON.stringify(doc, null, 2)
 
-/** Every problem `validateBot` finds, and the same grouped by block for the canvas. */
-export function checkDoc(doc: BotDoc, webhooks: readonly string[]) {
-  const result = validateBot(doc, { webhooks })
+/**
+ * Every problem `validateBot` finds, and the same grouped by block for the canvas. Model names
+ * are checked only when known (`null`: a server without the models API).
+ */
+export function checkDoc(
+  doc: BotDoc,
+  webhooks: readonly string[],
+  models: readonly string[] | null = null,
+) {
+  const result = validateBot(doc, models ? { webhooks, models } : { webhooks })
   const issues: Issue[] = result.ok ? [] : result.issues
   const byBlock = new Map<string, string[]>()
   for (const issue of issues) {

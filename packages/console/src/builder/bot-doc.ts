@@ -14,14 +14,20 @@ export interface JsonObject {
 export interface BotDoc extends JsonObject {}
 export interface BlockDoc extends JsonObject {}
 
-export type BlockType = 'text' | 'question' | 'buttons' | 'webhook' | 'condition'
+export type BlockType = 'text' | 'question' | 'buttons' | 'webhook' | 'condition' | 'ai'
 export const BLOCK_TYPES: readonly BlockType[] = [
   'text',
   'question',
   'buttons',
   'webhook',
   'condition',
+  'ai',
 ]
+
+/** The JSON types an `ai` block's collected value may have. */
+export const COLLECT_TYPES = ['string', 'number', 'boolean'] as const
+/** Most values one `ai` block collects (the schema's limit). */
+export const MAX_COLLECT = 20
 
 /** Where a link starts: a block's `next`, `else` or `onError`, or one choice's or rule's. */
 export type LinkSource = 'next' | 'else' | 'onError' | `choice-${number}` | `rule-${number}`
@@ -122,6 +128,7 @@ export function sourcesOf(block: BlockDoc): LinkSource[] {
       return [...rules.map((_, index): LinkSource => `rule-${index}`), 'else']
     }
     case 'webhook':
+    case 'ai':
       return ['next', 'onError']
     default:
       return ['next']
@@ -262,7 +269,13 @@ export function freshId(doc: BotDoc, type: string): string {
   }
 }
 
-export function newBlock(type: BlockType, id: string, webhooks: readonly string[]): BlockDoc {
+/** What `addBlock` may fill a new block with: the first registered webhook or model. */
+export interface Registered {
+  webhooks: readonly string[]
+  models?: readonly string[] | null
+}
+
+export function newBlock(type: BlockType, id: string, registered: Registered): BlockDoc {
   switch (type) {
     case 'text':
       return { id, type, text: 'New message' }
@@ -271,9 +284,16 @@ export function newBlock(type: BlockType, id: string, webhooks: readonly string[
     case 'buttons':
       return { id, type, text: 'Pick one:', choices: [{ label: 'Yes' }, { label: 'No' }] }
     case 'webhook':
-      return { id, type, webhook: webhooks[0] ?? '', async: true }
+      return { id, type, webhook: registered.webhooks[0] ?? '', async: true }
     case 'condition':
       return { id, type, rules: [] }
+    case 'ai':
+      return {
+        id,
+        type,
+        model: registered.models?.[0] ?? '',
+        instructions: "You answer visitors' questions about our business, briefly and kindly.",
+      }
   }
 }
 
@@ -284,10 +304,10 @@ export function newBlock(type: BlockType, id: string, webhooks: readonly string[
 export function addBlock(
   doc: BotDoc,
   type: BlockType,
-  options: { webhooks: readonly string[]; position?: Position; after?: string | null },
+  options: Registered & { position?: Position; after?: string | null },
 ): { doc: BotDoc; id: string } {
   const id = freshId(doc, type)
-  const blocks = [...blocksOf(doc), newBlock(type, id, options.webhooks)]
+  const blocks = [...blocksOf(doc), newBlock(type, id, options)]
   let result: BotDoc = { ...doc, blocks }
   if (blocks.length === 1 || !findBlock(doc, str(doc.start))) result = { ...result, start: id }
   const after = options.after ? findBlock(doc, options.after) : undefined
@@ -337,11 +357,17 @@ export function isValidId(id: string): boolean {
   return NAME_PATTERN.test(id)
 }
 
-/** Variable names the bot already uses: saved answers and condition variables, first seen first. */
+/**
+ * Variable names the bot already uses: saved answers, values an AI block collects and condition
+ * variables, first seen first.
+ */
 export function variablesOf(doc: BotDoc): string[] {
   const names = new Set<string>()
   for (const block of blocksOf(doc)) {
     if (typeof block.saveAnswerTo === 'string' && block.saveAnswerTo) names.add(block.saveAnswerTo)
+    if (isObject(block.collect)) {
+      for (const name of Object.keys(block.collect)) if (name) names.add(name)
+    }
     if (Array.isArray(block.rules)) {
       for (const rule of block.rules) {
         if (isObject(rule) && typeof rule.variable === 'string' && rule.variable) {
@@ -387,7 +413,9 @@ export function summaryOf(block: BlockDoc, words = 8): string {
     const rules = Array.isArray(block.rules) ? block.rules.length : 0
     return `${rules} rule${rules === 1 ? '' : 's'}`
   }
-  const text = str(block.text).replace(/\s+/g, ' ').trim()
+  const text = str(block.type === 'ai' ? block.instructions : block.text)
+    .replace(/\s+/g, ' ')
+    .trim()
   const parts = text.split(' ')
   return parts.length > words ? `${parts.slice(0, words).join(' ')}…` : text
 }

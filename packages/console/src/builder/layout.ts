@@ -9,19 +9,23 @@ const FOOTER_HEIGHT = 10
 
 /**
  * Rows a node shows below its header, each with its own handle (see `BlockNode`): one per
- * choice or rule plus the fallback, and a webhook's "on error".
+ * choice or rule plus the fallback, and a webhook's or AI block's "on error".
  */
 export function rowsOf(block: BlockDoc): number {
   const count = (list: unknown) => (Array.isArray(list) ? list.length : 0)
   if (block.type === 'buttons') return count(block.choices) + 1
   if (block.type === 'condition') return count(block.rules) + 1
-  if (block.type === 'webhook') return 1
+  if (block.type === 'webhook' || block.type === 'ai') return 1
   return 0
 }
 
+/** An AI block has one more line in its header: the model it uses. */
+const LINE_HEIGHT = 18
+
 export function nodeHeight(block: BlockDoc): number {
   const rows = rowsOf(block)
-  return HEADER_HEIGHT + rows * ROW_HEIGHT + (rows > 0 ? FOOTER_HEIGHT : 0)
+  const header = HEADER_HEIGHT + (block.type === 'ai' ? LINE_HEIGHT : 0)
+  return header + rows * ROW_HEIGHT + (rows > 0 ? FOOTER_HEIGHT : 0)
 }
 
 /**

@@ -73,6 +73,7 @@ export function BotEditor({
   bot,
   botIds: existingBots,
   webhooks,
+  models,
   created = false,
   onSaved,
   onDeleted,
@@ -85,6 +86,8 @@ export function BotEditor({
   /** Just created (by the editor for a new bot, which is gone now). */
   created?: boolean
   webhooks: string[]
+  /** The registered models' names; null when the server has no models API. */
+  models: string[] | null
   onSaved: (id: string) => void | Promise<void>
   onDeleted: () => void | Promise<void>
 }) {
@@ -151,19 +154,19 @@ export function BotEditor({
   }, [created])
 
   // Validation, a moment after the last change.
-  const [check, setCheck] = useState(() => checkDoc(initial, webhooks))
+  const [check, setCheck] = useState(() => checkDoc(initial, webhooks, models))
   const checkedAt = useRef(0)
   useEffect(() => {
     const overdue = checkedAt.current + CHECK_MAX_WAIT_MS - Date.now()
     const timer = setTimeout(
       () => {
         checkedAt.current = Date.now()
-        setCheck(checkDoc(doc, webhooks))
+        setCheck(checkDoc(doc, webhooks, models))
       },
       Math.max(0, Math.min(CHECK_DELAY_MS, overdue)),
     )
     return () => clearTimeout(timer)
-  }, [doc, webhooks])
+  }, [doc, webhooks, models])
 
   // Every block's place: the saved layout, and an automatic one for blocks without.
   const positions = useMemo(() => {
@@ -276,7 +279,7 @@ export function BotEditor({
     ) {
       position = { x: position.x, y: position.y + 110 }
     }
-    const added = addBlock(doc, type, { webhooks, position, after })
+    const added = addBlock(doc, type, { webhooks, models, position, after })
     apply({
       doc: added.doc,
       label: `add ${added.id}`,
@@ -303,7 +306,7 @@ export function BotEditor({
       setMessage({ kind: 'error', text: 'Not saved: the JSON does not parse.' })
       return
     }
-    const current = checkDoc(doc, webhooks)
+    const current = checkDoc(doc, webhooks, models)
     setCheck(current)
     setRefused(null)
     const id = str(doc.id)
@@ -580,6 +583,7 @@ export function BotEditor({
                     doc={doc}
                     blockId={selected}
                     webhooks={webhooks}
+                    models={models}
                     problems={check.byBlock.get(selected) ?? []}
                     firstField={settingsField}
                     onChange={apply}

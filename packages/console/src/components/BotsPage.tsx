@@ -9,15 +9,22 @@ import { Notice } from './Notice.js'
 export function BotsPage({ api, selected }: { api: AdminClient; selected: string | null }) {
   const [bots, setBots] = useState<Bot[] | null>(null)
   const [webhooks, setWebhooks] = useState<string[]>([])
+  /** The registered models; null while unknown (a server without the models API). */
+  const [models, setModels] = useState<string[] | null>(null)
   const [error, setError] = useState<string | null>(null)
   /** The bot just created (or saved under a new id): its editor says so and takes focus. */
   const [created, setCreated] = useState<string | null>(null)
 
   const reload = useCallback(async () => {
     try {
-      const [loadedBots, loadedWebhooks] = await Promise.all([api.listBots(), api.listWebhooks()])
+      const [loadedBots, loadedWebhooks, loadedModels] = await Promise.all([
+        api.listBots(),
+        api.listWebhooks(),
+        api.listModels().catch(() => null),
+      ])
       setBots(loadedBots)
       setWebhooks(loadedWebhooks.map((webhook) => webhook.name))
+      setModels(loadedModels ? loadedModels.map((model) => model.name) : null)
       setError(null)
     } catch (caught) {
       setError(messageOf(caught))
@@ -80,6 +87,7 @@ export function BotsPage({ api, selected }: { api: AdminClient; selected: string
               bot={null}
               botIds={bots?.map((bot) => bot.id) ?? []}
               webhooks={webhooks}
+              models={models}
               onSaved={async (id) => {
                 await reload()
                 setCreated(id)
@@ -95,6 +103,7 @@ export function BotsPage({ api, selected }: { api: AdminClient; selected: string
               botIds={bots?.map((bot) => bot.id) ?? []}
               created={created === current.id}
               webhooks={webhooks}
+              models={models}
               onSaved={async (id) => {
                 await reload()
                 if (id === current.id) return

@@ -6,15 +6,17 @@ export interface HeaderRow {
   value: string
 }
 
-/** The webhook's extra request headers, one name/value row each. */
+/** Extra request headers (a webhook's, a model's), one name/value row each. */
 export function HeaderRows({
   rows,
   onChange,
   error,
+  hint = 'Sent with every call, e.g. an API key. Joon adds its own signature headers.',
 }: {
   rows: HeaderRow[]
   onChange: (rows: HeaderRow[]) => void
   error?: string | undefined
+  hint?: string
 }) {
   const list = useRef<HTMLDivElement>(null)
   const focusLast = useRef(false)
@@ -31,9 +33,7 @@ export function HeaderRows({
   return (
     <fieldset class="headers" aria-describedby={error ? 'headers-error' : undefined}>
       <legend>Headers</legend>
-      <p class="hint">
-        Sent with every call, e.g. an API key. Joon adds its own signature headers.
-      </p>
+      <p class="hint">{hint}</p>
       <div ref={list}>
         {rows.length === 0 ? <p class="muted">No extra header.</p> : null}
         {rows.map((row, index) => (

@@ -4,11 +4,13 @@ import { href, type Section, useRoute } from '../route.js'
 import { BotsPage } from './BotsPage.js'
 import { ConversationsPage } from './ConversationsPage.js'
 import { DeliveriesPage } from './DeliveriesPage.js'
+import { ModelsPage } from './ModelsPage.js'
 import { ResultsPage } from './ResultsPage.js'
 import { WebhooksPage } from './WebhooksPage.js'
 
 const SECTIONS: { section: Section; label: string }[] = [
   { section: 'webhooks', label: 'Webhooks' },
+  { section: 'models', label: 'Models' },
   { section: 'bots', label: 'Bots' },
   { section: 'deliveries', label: 'Deliveries' },
   { section: 'conversations', label: 'Conversations' },
@@ -57,6 +59,7 @@ export function Shell({ api, onSignOut }: { api: AdminClient; onSignOut: () => v
       </header>
       <main id="main" ref={main} tabIndex={-1}>
         {route.section === 'webhooks' ? <WebhooksPage api={api} selected={route.id} /> : null}
+        {route.section === 'models' ? <ModelsPage api={api} selected={route.id} /> : null}
         {route.section === 'bots' ? <BotsPage api={api} selected={route.id} /> : null}
         {route.section === 'deliveries' ? <DeliveriesPage api={api} /> : null}
         {route.section === 'conversations' ? (
