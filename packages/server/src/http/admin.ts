@@ -6,8 +6,10 @@ import { refusedUrlHost } from '../net/address-guard.js'
 import type { BotSource, Store } from '../store/types.js'
 import { jsonBody } from './body.js'
 import { ApiError, invalidInput, notFound } from './errors.js'
+import { asSent, newWebhookSecret, unmaskedBody } from './masking.js'
 import { describe } from './openapi.js'
 import { validQuery } from './query.js'
+import { logFor } from './request-log.js'
 import {
   AdminConversationView,
   Bots,
@@ -18,11 +20,13 @@ import {
   DeliveryView,
   LiveConversations,
   SavedWebhook,
+  WebhookHeaders,
+  WebhookSecret,
   Webhooks,
   WebhookTest,
   WebhookView,
 } from './schemas.js'
-import { adminConversationView, deliveryView } from './views.js'
+import { adminConversationView, deliveryView, webhookView } from './views.js'
 
 export const ADMIN_BODY_LIMIT = 5 * 1024 * 1024
 
@@ -94,6 +98,12 @@ export function adminRoutes({
     if (!Name.safeParse(value).success) throw notFound(what, value)
     return value
   }
+  const existingWebhook = async (value: string) => {
+    const name = param(value, 'Webhook')
+    const webhook = await store.getWebhook(name)
+    if (!webhook) throw notFound('Webhook', name)
+    return webhook
+  }
   return new Hono()
     .use('/:collection/:name', async (c, next) => {
       if (c.req.method === 'PUT' && !Name.safeParse(c.req.param('name')).success) {
@@ -105,17 +115,42 @@ export function adminRoutes({
       }
       await next()
     })
-    .get('/webhooks', describe('Webhooks', 'List the webhooks', { 200: Webhooks }), async (c) =>
-      c.json({ webhooks: await store.listWebhooks() }, 200),
+    .get(
+      '/webhooks',
+      describe(
+        'Webhooks',
+        'List the webhooks',
+        { 200: Webhooks },
+        { description: 'Each with its health; secrets and header values masked.' },
+      ),
+      async (c) => {
+        const [webhooks, health] = await Promise.all([
+          store.listWebhooks(),
+          store.listWebhookHealth(),
+        ])
+        const byName = new Map(health.map((h) => [h.webhook, h]))
+        return c.json(
+          { webhooks: webhooks.map((webhook) => webhookView(webhook, byName.get(webhook.name))) },
+          200,
+        )
+      },
     )
     .get(
       '/webhooks/:name',
-      describe('Webhooks', 'Read a webhook', { 200: WebhookView }),
+      describe(
+        'Webhooks',
+        'Read a webhook',
+        { 200: WebhookView },
+        { description: 'With its health; the secret and header values masked.' },
+      ),
       async (c) => {
         const name = param(c.req.param('name'), 'Webhook')
-        const webhook = await store.getWebhook(name)
+        const [webhook, health] = await Promise.all([
+          store.getWebhook(name),
+          store.getWebhookHealth(name),
+        ])
         if (!webhook) throw notFound('Webhook', name)
-        return c.json(webhook, 200)
+        return c.json(webhookView(webhook, health ?? undefined), 200)
       },
     )
     .put(
@@ -135,7 +170,11 @@ export function adminRoutes({
             `The body's name "${String(body.name)}" differs from the URL's "${name}".`,
           )
         }
-        const parsed = Webhook.safeParse({ ...body, name })
+        // Masked values sent back (read, changed elsewhere, written) keep what is stored.
+        const parsed = Webhook.safeParse({
+          ...unmaskedBody(body, await store.getWebhook(name)),
+          name,
+        })
         if (!parsed.success) {
           throw invalidInput('invalid_body', 'The webhook is not valid.', parsed.error)
         }
@@ -143,8 +182,9 @@ export function adminRoutes({
         // Saved all the same (the setting may change), but said now rather than at delivery.
         const refusal = allowPrivateUrls ? null : refusedUrlHost(new URL(parsed.data.url).hostname)
         const warnings = refusal ? [`Calls to this URL will fail: ${refusal}`] : undefined
+        // Echoes what was sent: a masked value stays masked, nothing is revealed.
         const saved: z.infer<typeof SavedWebhook> = {
-          ...parsed.data,
+          ...asSent(parsed.data, body),
           ...(warnings ? { warnings } : {}),
         }
         return c.json(saved, created ? 201 : 200)
@@ -174,6 +214,56 @@ export function adminRoutes({
         }
         if (!(await store.deleteWebhook(name))) throw notFound('Webhook', name)
         return c.body(null, 204)
+      },
+    )
+    .post(
+      '/webhooks/:name/secret/reveal',
+      describe(
+        'Webhooks',
+        'Reveal the signing secret',
+        { 200: WebhookSecret },
+        { description: 'In clear, logged (without the secret) as webhook.secret_revealed.' },
+      ),
+      async (c) => {
+        const webhook = await existingWebhook(c.req.param('name'))
+        logFor(deps.log, c)?.('webhook.secret_revealed', { webhook: webhook.name })
+        c.header('cache-control', 'no-store')
+        return c.json({ secret: webhook.secret ?? null }, 200)
+      },
+    )
+    .post(
+      '/webhooks/:name/secret/rotate',
+      describe(
+        'Webhooks',
+        'Replace the signing secret with a new one',
+        { 200: WebhookSecret },
+        {
+          description:
+            'Generates whsec_ + 24 random bytes, stores it and answers it in clear, once. Calls from then on are signed with it.',
+        },
+      ),
+      async (c) => {
+        const webhook = await existingWebhook(c.req.param('name'))
+        const secret = newWebhookSecret()
+        await store.putWebhook({ ...webhook, secret })
+        logFor(deps.log, c)?.('webhook.secret_rotated', { webhook: webhook.name })
+        c.header('cache-control', 'no-store')
+        return c.json({ secret }, 200)
+      },
+    )
+    .post(
+      '/webhooks/:name/headers/reveal',
+      describe(
+        'Webhooks',
+        'Reveal the header values',
+        { 200: WebhookHeaders },
+        { description: 'In clear, logged (without the values) as webhook.headers_revealed.' },
+      ),
+      async (c) => {
+        const webhook = await existingWebhook(c.req.param('name'))
+        logFor(deps.log, c)?.('webhook.headers_revealed', { webhook: webhook.name })
+        c.header('cache-control', 'no-store')
+        return c.json({ headers: webhook.headers ?? {} }, 200)
       },
     )
     .post(

@@ -69,9 +69,49 @@ export const AdminConversationView = ConversationView.extend({
   updatedAt: Iso,
 }).meta({ id: 'ConversationDetail' })
 
-export const WebhookView = Webhook.meta({ id: 'Webhook' })
+const WebhookConfig = Webhook.meta({ id: 'Webhook' })
+export const WebhookHealth = z
+  .object({
+    state: z
+      .enum(['healthy', 'failing', 'unknown'])
+      .describe('failing: the latest call failed; unknown: no call recorded yet'),
+    lastSuccessAt: Iso.nullable().describe(
+      'When the latest successful call started (while all goes well, to the second)',
+    ),
+    lastFailureAt: Iso.nullable(),
+    consecutiveFailures: z
+      .number()
+      .int()
+      .describe('Failed calls since the last success: every attempt of a delivery counts'),
+    failingSince: Iso.nullable().describe('When the first of those failed calls started'),
+    failedDeliveries: z
+      .number()
+      .int()
+      .describe(
+        'Deliveries that failed for good since the last success (retries exhausted, or a failed synchronous call)',
+      ),
+    lastError: z.string().nullable().describe("The latest failure's error, kept after a success"),
+  })
+  .meta({ id: 'WebhookHealth' })
+export const WebhookView = WebhookConfig.extend({
+  headers: z
+    .record(z.string(), z.string())
+    .optional()
+    .describe('Values masked: the last 4 characters only (••••••••c3f9)'),
+  secret: z
+    .string()
+    .optional()
+    .describe('Masked (••••••••c3f9); POST …/secret/reveal shows it, …/secret/rotate replaces it'),
+  health: WebhookHealth,
+}).meta({ id: 'WebhookView' })
 export const Webhooks = z.object({ webhooks: z.array(WebhookView) })
-export const SavedWebhook = WebhookView.extend({
+export const WebhookSecret = z.object({
+  secret: z.string().nullable().describe('In clear; null when the webhook has no secret'),
+})
+export const WebhookHeaders = z.object({
+  headers: z.record(z.string(), z.string()).describe('In clear'),
+})
+export const SavedWebhook = WebhookConfig.extend({
   warnings: z
     .array(z.string())
     .optional()

@@ -1,7 +1,21 @@
-import { type Bot, type ConversationState, currentInput, transcriptOf } from '@joon/core'
+import {
+  type Bot,
+  type ConversationState,
+  currentInput,
+  transcriptOf,
+  type Webhook,
+} from '@joon/core'
 import type { z } from 'zod'
-import type { ConversationRecord, DeliveryRecord } from '../store/types.js'
-import type { AdminConversationView, ConversationView, DeliveryView } from './schemas.js'
+import type { ConversationRecord, DeliveryRecord, WebhookHealth } from '../store/types.js'
+import { emptyHealth } from '../store/webhook-health.js'
+import { maskedWebhook } from './masking.js'
+import type {
+  AdminConversationView,
+  ConversationView,
+  DeliveryView,
+  WebhookHealth as HealthView,
+  WebhookView,
+} from './schemas.js'
 
 /**
  * The chat view of a conversation: never the context, which may hold webhook replies. `bot`
@@ -46,7 +60,8 @@ export function deliveryView(delivery: DeliveryRecord): z.infer<typeof DeliveryV
   return {
     id: delivery.id,
     webhook: delivery.webhook,
-    conversationId: delivery.conversationId,
+    // Alerts (src/alerts/) belong to no conversation.
+    conversationId: delivery.conversationId === '' ? null : delivery.conversationId,
     async: delivery.async,
     status: delivery.status,
     attempts: delivery.attempts,
@@ -54,6 +69,32 @@ export function deliveryView(delivery: DeliveryRecord): z.infer<typeof DeliveryV
     lastError: delivery.lastError,
     createdAt: iso(delivery.createdAt),
     nextAttemptAt: delivery.nextAttemptAt === null ? null : iso(delivery.nextAttemptAt),
+  }
+}
+
+/** A webhook as admin reads show it: secrets masked, with its health. */
+export function webhookView(
+  webhook: Webhook,
+  health: WebhookHealth | undefined,
+): z.infer<typeof WebhookView> {
+  return { ...maskedWebhook(webhook), health: healthView(health ?? emptyHealth(webhook.name)) }
+}
+
+function healthView(health: WebhookHealth): z.infer<typeof HealthView> {
+  const { lastSuccessAt, lastFailureAt, failingSince } = health
+  return {
+    state:
+      health.consecutiveFailures > 0
+        ? 'failing'
+        : lastSuccessAt === null && lastFailureAt === null
+          ? 'unknown'
+          : 'healthy',
+    lastSuccessAt: lastSuccessAt === null ? null : iso(lastSuccessAt),
+    lastFailureAt: lastFailureAt === null ? null : iso(lastFailureAt),
+    consecutiveFailures: health.consecutiveFailures,
+    failingSince: failingSince === null ? null : iso(failingSince),
+    failedDeliveries: health.failedDeliveries,
+    lastError: health.lastError,
   }
 }
 

@@ -1,6 +1,7 @@
 import type { Bot, Model, Webhook } from '@joon/core'
 import { compareCodeUnits, isVersionNumber, ParsedBots } from './bots.js'
 import type * as T from './types.js'
+import { emptyHealth } from './webhook-health.js'
 
 interface StoredBotVersion extends T.BotVersionInfo {
   /** JSON text, as the SQL stores keep it. */
@@ -18,6 +19,8 @@ export class MemoryCatalog {
   readonly #lastVersions = new Map<string, number>()
   readonly #parsedBots = new ParsedBots()
   readonly #webhooks = new Map<string, string>()
+  /** Each registered webhook's health (`MemoryStore` records outcomes in it). */
+  protected readonly health = new Map<string, T.WebhookHealth>()
   readonly #models = new Map<string, string>()
   #closed = false
 
@@ -93,6 +96,7 @@ export class MemoryCatalog {
     this.assertOpen()
     const created = !this.#webhooks.has(webhook.name)
     this.#webhooks.set(webhook.name, JSON.stringify(webhook))
+    if (!this.health.has(webhook.name)) this.health.set(webhook.name, emptyHealth(webhook.name))
     return { created }
   }
 
@@ -109,7 +113,21 @@ export class MemoryCatalog {
 
   async deleteWebhook(name: string): Promise<boolean> {
     this.assertOpen()
+    this.health.delete(name)
     return this.#webhooks.delete(name)
+  }
+
+  async listWebhookHealth(): Promise<T.WebhookHealth[]> {
+    this.assertOpen()
+    return [...this.health.keys()].sort(compareCodeUnits).map((name) => ({
+      ...this.health.get(name)!,
+    }))
+  }
+
+  async getWebhookHealth(name: string): Promise<T.WebhookHealth | null> {
+    this.assertOpen()
+    const health = this.health.get(name)
+    return health ? { ...health } : null
   }
 
   async putModel(model: Model): Promise<T.PutResult> {

@@ -22,6 +22,12 @@ import {
 } from './deliveries.js'
 import { MemoryCatalog } from './memory-catalog.js'
 import type * as T from './types.js'
+import {
+  completionOutcome,
+  deliveryOutcome,
+  type HealthOutcome,
+  outcomeWrites,
+} from './webhook-health.js'
 
 /** Due times are worked out from the record (`dueAt`), not stored. */
 interface MemoryDelivery extends Omit<StoredDelivery, 'dueAt'> {
@@ -209,10 +215,14 @@ export class MemoryStore extends MemoryCatalog implements T.Store {
     }
   }
 
-  async recordDelivery(delivery: T.NewDelivery): Promise<void> {
+  async recordDelivery(delivery: T.NewDelivery, alerts?: T.OutcomeAlerts): Promise<void> {
     this.assertOpen()
+    const outcome = deliveryOutcome(delivery)
     const [row] = this.#prepareDeliveries([delivery])
+    // Throws before anything changes when an alert's id exists: nothing is written then.
+    const alertRows = outcome ? this.#countOutcome(delivery.webhook, outcome, alerts) : []
     if (row) this.#insert(row)
+    for (const alert of alertRows) this.#insert(alert)
   }
 
   async leaseDueDeliveries(options: T.LeaseOptions): Promise<T.DeliveryRecord[]> {
@@ -243,6 +253,7 @@ export class MemoryStore extends MemoryCatalog implements T.Store {
     this.assertOpen()
     const row = this.#deliveries.get(completion.id)
     if (row?.status !== 'pending' || row.leaseOwner !== completion.owner) return false
+    const alerts = this.#countOutcome(row.webhook, completionOutcome(completion), completion.alerts)
     const done = completed(completion)
     row.history.push(done.attempt)
     row.attempts += 1
@@ -252,7 +263,16 @@ export class MemoryStore extends MemoryCatalog implements T.Store {
     row.leaseUntil = null
     row.nextAttemptAt = done.nextAttemptAt
     this.#setStatus(row, done.status)
+    for (const alert of alerts) this.#insert(alert)
     return true
+  }
+
+  /** Counts `outcome` in its webhook's health; the alerts it brings, not yet inserted. */
+  #countOutcome(webhook: string, outcome: HealthOutcome, alerts: T.OutcomeAlerts | undefined) {
+    const writes = outcomeWrites(this.health.get(webhook) ?? null, outcome, alerts)
+    const rows = this.#prepareDeliveries(writes.alerts)
+    if (writes.health) this.health.set(webhook, writes.health)
+    return rows
   }
 
   async releaseLeases(owner: string, ids: readonly string[]): Promise<number> {

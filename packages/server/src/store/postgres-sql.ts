@@ -200,6 +200,22 @@ export const MIGRATIONS: readonly string[] = [
     data text NOT NULL
   );
   `,
+  // Webhook health (issue 17), the same table as on SQLite; \`recovered_*\` hand the numbers
+  // of a recovery to the alert written by the same statement (postgres-health.ts).
+  `
+  CREATE TABLE webhook_health (
+    webhook text COLLATE "C" PRIMARY KEY,
+    last_success_at bigint,
+    last_failure_at bigint,
+    consecutive_failures integer NOT NULL DEFAULT 0,
+    failing_since bigint,
+    failed_deliveries integer NOT NULL DEFAULT 0,
+    last_error text,
+    recovered_deliveries integer NOT NULL DEFAULT 0,
+    recovered_failures integer NOT NULL DEFAULT 0
+  );
+  INSERT INTO webhook_health (webhook) SELECT name FROM webhooks;
+  `,
 ]
 
 /** Any fixed number: every Joon instance on a database serializes its migrations on it. */
@@ -386,19 +402,3 @@ export const NEXT_DUE = `
   SELECT min((SELECT due_at FROM deliveries WHERE status = 'pending' AND webhook = hooks.name
               ORDER BY due_at LIMIT 1)) AS due
   FROM hooks WHERE hooks.name IS NOT NULL`
-
-/**
- * Records attempts, one row of the arrays per attempt: each attempt (JSON) is appended to its
- * delivery's history; only deliveries still pending and leased by the attempt's owner change.
- * Returns the ids recorded.
- */
-export const COMPLETE = `
-  UPDATE deliveries d SET status = c.status, attempts = d.attempts + 1,
-    last_status = c.last_status, last_error = c.last_error, next_attempt_at = c.next_at,
-    due_at = c.next_at, lease_owner = NULL, lease_until = NULL,
-    history = CASE WHEN d.history = '[]' THEN '[' || c.attempt || ']'
-                   ELSE left(d.history, -1) || ',' || c.attempt || ']' END
-  FROM unnest($1::text[], $2::integer[], $3::text[], $4::bigint[], $5::text[], $6::text[],
-              $7::text[]) AS c(status, last_status, last_error, next_at, id, owner, attempt)
-  WHERE d.id = c.id AND d.status = 'pending' AND d.lease_owner = c.owner
-  RETURNING d.id`

@@ -4,9 +4,10 @@ import {
   liveBlockOf,
   reachedText,
 } from './conversations.js'
-import { completed, INSERT_COLUMNS } from './deliveries.js'
+import { INSERT_COLUMNS } from './deliveries.js'
 import { Batches } from './postgres-batches.js'
-import { COMPLETE, INSERT_TYPES, outboxParams } from './postgres-sql.js'
+import { COMPLETE, completeParams } from './postgres-health.js'
+import { INSERT_TYPES, outboxParams } from './postgres-sql.js'
 import type { Statements } from './postgres-statements.js'
 import type * as T from './types.js'
 
@@ -84,21 +85,11 @@ export class TurnStatements {
     )
     this.complete = new Batches(
       async (completions) => {
-        const columns: unknown[][] = [[], [], [], [], [], [], []]
-        for (const completion of completions) {
-          const done = completed(completion)
-          const values = [
-            done.status,
-            done.attempt.status,
-            done.attempt.error,
-            done.nextAttemptAt,
-            completion.id,
-            completion.owner,
-            JSON.stringify(done.attempt),
-          ]
-          for (const [i, value] of values.entries()) columns[i]!.push(value)
-        }
-        const { rows } = await db.query<{ id: string }>('complete', COMPLETE, columns)
+        const { rows } = await db.write<{ id: string }>(
+          'complete',
+          COMPLETE,
+          completeParams(completions),
+        )
         const recorded = new Set(rows.map((row) => row.id))
         return completions.map((completion) => recorded.has(completion.id))
       },

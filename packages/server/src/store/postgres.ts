@@ -30,6 +30,14 @@ import {
 } from './deliveries.js'
 import type { PostgresStoreOptions } from './options.js'
 import {
+  DELETE_WEBHOOK,
+  GET_HEALTH,
+  LIST_HEALTH,
+  PUT_WEBHOOK,
+  RECORD_FINISHED,
+  recordFinishedParams,
+} from './postgres-health.js'
+import {
   connect,
   DELETE_CONVERSATION,
   DELETE_STALE,
@@ -45,6 +53,7 @@ import {
 import { filtersStorable, Statements, storable } from './postgres-statements.js'
 import { TurnStatements } from './postgres-turns.js'
 import type * as T from './types.js'
+import { type HealthRow, toHealth } from './webhook-health.js'
 
 type PutBotRow = { version: number; created: boolean }
 
@@ -157,7 +166,11 @@ export class PostgresStore implements T.Store {
   }
 
   async putWebhook(webhook: Webhook): Promise<T.PutResult> {
-    return this.#db.put('webhooks', 'name', webhook.name, JSON.stringify(webhook))
+    const { rows } = await this.#db.query<{ created: boolean }>('put-webhook', PUT_WEBHOOK, [
+      webhook.name,
+      JSON.stringify(webhook),
+    ])
+    return { created: rows[0]?.created === true }
   }
 
   async getWebhook(name: string): Promise<Webhook | null> {
@@ -181,10 +194,19 @@ export class PostgresStore implements T.Store {
 
   async deleteWebhook(name: string): Promise<boolean> {
     if (!storable(name)) return false
-    const result = await this.#db.query('delete-webhook', 'DELETE FROM webhooks WHERE name = $1', [
-      name,
-    ])
+    const result = await this.#db.query('delete-webhook', DELETE_WEBHOOK, [name])
     return (result.rowCount ?? 0) > 0
+  }
+
+  async listWebhookHealth(): Promise<T.WebhookHealth[]> {
+    const { rows } = await this.#db.query<HealthRow>('list-health', LIST_HEALTH, [])
+    return rows.map(toHealth)
+  }
+
+  async getWebhookHealth(name: string): Promise<T.WebhookHealth | null> {
+    if (!storable(name)) return null
+    const { rows } = await this.#db.query<HealthRow>('get-health', GET_HEALTH, [name])
+    return rows[0] ? toHealth(rows[0]) : null
   }
 
   async putModel(model: Model): Promise<T.PutResult> {
@@ -319,8 +341,10 @@ export class PostgresStore implements T.Store {
     return rowCount ?? 0
   }
 
-  async recordDelivery(delivery: T.NewDelivery): Promise<void> {
-    await this.#db.write('record-delivery', RECORD_DELIVERY, outboxParams([delivery]))
+  async recordDelivery(delivery: T.NewDelivery, alerts?: T.OutcomeAlerts): Promise<void> {
+    const finished = recordFinishedParams(delivery, alerts)
+    if (finished) await this.#db.write('record-finished', RECORD_FINISHED, finished)
+    else await this.#db.write('record-delivery', RECORD_DELIVERY, outboxParams([delivery]))
   }
 
   async leaseDueDeliveries(options: T.LeaseOptions): Promise<T.DeliveryRecord[]> {

@@ -7,6 +7,7 @@ import { migrationsToRun } from './migrations.js'
 import type { SqliteStoreOptions } from './options.js'
 import { isBusy, openSqliteDatabase, type SqliteDatabase } from './sqlite-driver.js'
 import type { BotSource } from './types.js'
+import { HEALTH_COLUMNS, type HealthRow } from './webhook-health.js'
 
 /** SqliteStore's SQL: the schema, its migrations, and every statement it prepares. */
 
@@ -145,6 +146,20 @@ export const MIGRATIONS: readonly string[] = [
     data TEXT NOT NULL
   );
   `,
+  // Webhook health (issue 17): one small row per registered webhook, kept by the writes that
+  // record outcomes (webhook-health.ts). Webhooks registered before start from nothing.
+  `
+  CREATE TABLE webhook_health (
+    webhook TEXT PRIMARY KEY,
+    last_success_at INTEGER,
+    last_failure_at INTEGER,
+    consecutive_failures INTEGER NOT NULL DEFAULT 0,
+    failing_since INTEGER,
+    failed_deliveries INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT
+  ) WITHOUT ROWID;
+  INSERT INTO webhook_health (webhook) SELECT name FROM webhooks;
+  `,
 ]
 
 /** Opens (creating directories and the file if needed) and migrates a database file. */
@@ -244,6 +259,21 @@ export function prepareStatements(db: SqliteDatabase) {
     getWebhook: db.prepare<[string], { data: string }>('SELECT data FROM webhooks WHERE name = ?'),
     listWebhooks: db.prepare<[], { data: string }>('SELECT data FROM webhooks ORDER BY name'),
     deleteWebhook: db.prepare<[string]>('DELETE FROM webhooks WHERE name = ?'),
+    addHealth: db.prepare<[string]>(
+      'INSERT INTO webhook_health (webhook) VALUES (?) ON CONFLICT (webhook) DO NOTHING',
+    ),
+    getHealth: db.prepare<[string], HealthRow>(
+      `SELECT ${HEALTH_COLUMNS} FROM webhook_health WHERE webhook = ?`,
+    ),
+    listHealth: db.prepare<[], HealthRow>(
+      `SELECT ${HEALTH_COLUMNS} FROM webhook_health ORDER BY webhook`,
+    ),
+    setHealth: db.prepare<unknown[]>(
+      `UPDATE webhook_health SET last_success_at = ?, last_failure_at = ?,
+         consecutive_failures = ?, failing_since = ?, failed_deliveries = ?, last_error = ?
+       WHERE webhook = ?`,
+    ),
+    deleteHealth: db.prepare<[string]>('DELETE FROM webhook_health WHERE webhook = ?'),
     modelExists: db.prepare<[string], { ok: number }>('SELECT 1 AS ok FROM models WHERE name = ?'),
     putModel: db.prepare<[string, string]>(
       `INSERT INTO models (name, data) VALUES (?, ?)
@@ -341,11 +371,12 @@ export function prepareStatements(db: SqliteDatabase) {
     lease: db.prepare<[string, number, number, number]>(
       'UPDATE deliveries SET lease_owner = ?, lease_until = ?, due_at = ? WHERE seq = ?',
     ),
-    complete: db.prepare<unknown[]>(
+    complete: db.prepare<unknown[], { webhook: string }>(
       `UPDATE deliveries SET status = ?, attempts = attempts + 1, last_status = ?, last_error = ?,
          next_attempt_at = ?, due_at = ?, lease_owner = NULL, lease_until = NULL,
          history = json_insert(history, '$[#]', json(?))
-       WHERE id = ? AND status = 'pending' AND lease_owner = ?`,
+       WHERE id = ? AND status = 'pending' AND lease_owner = ?
+       RETURNING webhook`,
     ),
     retry: db.prepare<unknown[]>(
       `UPDATE deliveries SET status = ?, next_attempt_at = ?, due_at = ?, lease_owner = ?,

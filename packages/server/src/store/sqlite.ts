@@ -31,6 +31,14 @@ import type { SqliteDatabase, SqliteStatement } from './sqlite-driver.js'
 import { openMigrated, prepareStatements } from './sqlite-sql.js'
 import { Transactions } from './sqlite-transactions.js'
 import type * as T from './types.js'
+import {
+  completionOutcome,
+  deliveryOutcome,
+  type HealthOutcome,
+  healthValues,
+  outcomeWrites,
+  toHealth,
+} from './webhook-health.js'
 
 export type { SqliteStoreOptions } from './options.js'
 
@@ -142,6 +150,7 @@ export class SqliteStore implements T.Store {
     return this.#tx.write(() => {
       const created = this.#sql.webhookExists.get(webhook.name) === undefined
       this.#sql.putWebhook.run(webhook.name, JSON.stringify(webhook))
+      this.#sql.addHealth.run(webhook.name)
       return { created }
     })
   }
@@ -156,7 +165,21 @@ export class SqliteStore implements T.Store {
   }
 
   async deleteWebhook(name: string): Promise<boolean> {
-    return this.#sql.deleteWebhook.run(name).changes > 0
+    return this.#tx.write(() => {
+      this.#sql.deleteHealth.run(name)
+      return this.#sql.deleteWebhook.run(name).changes > 0
+    })
+  }
+
+  async listWebhookHealth(): Promise<T.WebhookHealth[]> {
+    return this.#sql.listHealth.all().map(toHealth)
+  }
+
+  async getWebhookHealth(name: string): Promise<T.WebhookHealth | null> {
+    return this.#tx.read(() => {
+      const row = this.#sql.getHealth.get(name)
+      return row ? toHealth(row) : null
+    })
   }
 
   async putModel(model: Model): Promise<T.PutResult> {
@@ -303,8 +326,12 @@ export class SqliteStore implements T.Store {
     })
   }
 
-  async recordDelivery(delivery: T.NewDelivery): Promise<void> {
-    return this.#tx.grouped(() => this.#insertDelivery(delivery))
+  async recordDelivery(delivery: T.NewDelivery, alerts?: T.OutcomeAlerts): Promise<void> {
+    return this.#tx.grouped(() => {
+      this.#insertDelivery(delivery)
+      const outcome = deliveryOutcome(delivery)
+      if (outcome) this.#countOutcome(delivery.webhook, outcome, alerts)
+    })
   }
 
   async leaseDueDeliveries(options: T.LeaseOptions): Promise<T.DeliveryRecord[]> {
@@ -343,7 +370,7 @@ export class SqliteStore implements T.Store {
 
   #complete(completion: T.AttemptCompletion): boolean {
     const done = completed(completion)
-    const { changes } = this.#sql.complete.run(
+    const recorded = this.#sql.complete.get(
       done.status,
       done.attempt.status,
       done.attempt.error,
@@ -353,7 +380,17 @@ export class SqliteStore implements T.Store {
       completion.id,
       completion.owner,
     )
-    return Number(changes) > 0
+    if (!recorded) return false
+    this.#countOutcome(recorded.webhook, completionOutcome(completion), completion.alerts)
+    return true
+  }
+
+  /** Counts an outcome in its webhook's health and writes the alerts it brings. */
+  #countOutcome(webhook: string, outcome: HealthOutcome, alerts: T.OutcomeAlerts | undefined) {
+    const row = this.#sql.getHealth.get(webhook)
+    const writes = outcomeWrites(row ? toHealth(row) : null, outcome, alerts)
+    if (writes.health) this.#sql.setHealth.run(...healthValues(writes.health))
+    for (const alert of writes.alerts) this.#insertDelivery(alert)
   }
 
   async getDelivery(id: string): Promise<T.DeliveryDetail | null> {

@@ -45,8 +45,16 @@ export interface Store {
   getWebhook(name: string): Promise<Webhook | null>
   /** Every webhook, ordered by name. */
   listWebhooks(): Promise<Webhook[]>
-  /** Whether there was a webhook to delete. Its deliveries are kept. */
+  /** Whether there was a webhook to delete. Its deliveries are kept; its health goes. */
   deleteWebhook(name: string): Promise<boolean>
+  /**
+   * Every registered webhook's health (`WebhookHealth`), ordered by name: one read whatever
+   * their number. A webhook's health is kept from the outcomes `completeAttempt` and
+   * `recordDelivery` record while it is registered.
+   */
+  listWebhookHealth(): Promise<WebhookHealth[]>
+  /** One webhook's health; null when it is not registered. */
+  getWebhookHealth(name: string): Promise<WebhookHealth | null>
 
   /** Creates or replaces a language model (by `model.name`), its API key included. */
   putModel(model: Model): Promise<PutResult>
@@ -108,9 +116,10 @@ export interface Store {
    * Records one delivery outside a conversation write. Synchronous calls made during a step
    * may instead ride in that step's `outbox` array (they are stored already finished), which
    * saves a write; use this one when there is no conversation write to join.
-   * Throws `StoreConflictError` when the id already exists.
+   * Throws `StoreConflictError` when the id already exists. A finished delivery counts in its
+   * webhook's health, and `alerts` are written with it (same rules as `completeAttempt`).
    */
-  recordDelivery(delivery: NewDelivery): Promise<void>
+  recordDelivery(delivery: NewDelivery, alerts?: OutcomeAlerts): Promise<void>
 
   /**
    * Atomically claims up to `limit` pending deliveries that are due (`nextAttemptAt <= now`,
@@ -129,8 +138,11 @@ export interface Store {
   /**
    * Records an attempt and its outcome, if `owner` still holds the lease (an expired lease
    * that nobody took over still counts): appends to the history, bumps `attempts`, sets
-   * `lastStatus`/`lastError` from the attempt (the error cut to 2 KB), clears the lease.
-   * Returns false, writing nothing, when the lease was lost or the delivery is not pending.
+   * `lastStatus`/`lastError` from the attempt (the error cut to 2 KB), clears the lease, and
+   * counts the attempt in its webhook's health, all in one atomic write with the completion's
+   * `alerts` (`alerts.failed` when the outcome is `failed`, `alerts.recovered` when a success
+   * follows deliveries that failed for good). Returns false, writing nothing, when the lease
+   * was lost or the delivery is not pending.
    */
   completeAttempt(completion: AttemptCompletion): Promise<boolean>
 
@@ -364,6 +376,55 @@ export interface AttemptCompletion {
   owner: string
   attempt: AttemptRecord
   outcome: AttemptOutcome
+  /** The delivery as leased: what an alert about it describes (src/alerts/). */
+  delivery?: DeliveryRecord
+  alerts?: OutcomeAlerts
+}
+
+/**
+ * How a webhook is doing, from the outcomes recorded for it (attempts of asynchronous
+ * deliveries and synchronous calls alike). A success resets the run of failures.
+ */
+export interface WebhookHealth {
+  webhook: string
+  /**
+   * When the latest successful call started. While nothing fails, it is rewritten at most once
+   * a second (`HEALTH_SUCCESS_RESOLUTION_MS`): a busy webhook costs no extra write per call.
+   */
+  lastSuccessAt: number | null
+  lastFailureAt: number | null
+  /** Failed calls since the last success (each attempt of a delivery counts). */
+  consecutiveFailures: number
+  /** When the first of those failed calls started; null while there are none. */
+  failingSince: number | null
+  /** Deliveries that failed for good (retries exhausted, or a failed synchronous call) since the last success. */
+  failedDeliveries: number
+  /** The latest failure's error (kept after a success, with `lastFailureAt`). */
+  lastError: string | null
+}
+
+/**
+ * Alert deliveries (`JOON_ALERT_WEBHOOK`, src/alerts/) an outcome may bring, written by the
+ * same atomic write that records the outcome, so a crash never separates them.
+ */
+export interface OutcomeAlerts {
+  /** Written when the outcome fails the delivery for good. */
+  failed?: NewDelivery
+  /** Written when the outcome is a success after deliveries that failed for good. */
+  recovered?: RecoveryAlert
+}
+
+/** A `webhook.recovered` alert, its numbers filled in by the store that knows them. */
+export interface RecoveryAlert {
+  id: string
+  /** The alert webhook. */
+  webhook: string
+  createdAt: number
+  /**
+   * The body around its two numbers: `body[0]` + the deliveries that had failed for good +
+   * `body[1]` + the failed calls before the success + `body[2]`.
+   */
+  body: readonly [string, string, string]
 }
 
 export interface DeliveryQuery {

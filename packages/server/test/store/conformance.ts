@@ -1056,6 +1056,238 @@ export function describeStoreConformance(
       })
     })
 
+    describe('webhook health and alerts', () => {
+      /** Records a pending delivery of `hook` and leases it (owner `w`). */
+      async function leased(hook: string, at: number): Promise<DeliveryRecord> {
+        const d = asyncDelivery(hook, 'c', at)
+        await store.recordDelivery(d)
+        const [record] = await store.leaseDueDeliveries({
+          now: at,
+          limit: 1,
+          leaseMs: 60_000,
+          owner: 'w',
+          skipWebhooks: ['ops'],
+        })
+        expect(record?.id).toBe(d.id)
+        return record!
+      }
+      const fail = (record: DeliveryRecord, at: number, final: boolean, alerts = {}) =>
+        store.completeAttempt({
+          id: record.id,
+          owner: 'w',
+          attempt: attempt(at, 503, 'HTTP 503'),
+          outcome: final ? { status: 'failed' } : { status: 'pending', nextAttemptAt: at + 1 },
+          ...alerts,
+        })
+      const succeed = (record: DeliveryRecord, at: number, alerts = {}) =>
+        store.completeAttempt({
+          id: record.id,
+          owner: 'w',
+          attempt: attempt(at, 204),
+          outcome: { status: 'delivered' },
+          ...alerts,
+        })
+      const recovery = (id: string, at: number) => ({
+        recovered: {
+          id,
+          webhook: 'ops',
+          createdAt: at,
+          body: ['{"failedDeliveries":', ',"consecutiveFailures":', '}'] as const,
+        },
+      })
+      const empty = {
+        lastSuccessAt: null,
+        lastFailureAt: null,
+        consecutiveFailures: 0,
+        failingSince: null,
+        failedDeliveries: 0,
+        lastError: null,
+      }
+
+      it('keeps one health per registered webhook, listed by name in one read', async () => {
+        await store.putWebhook(webhook('crm'))
+        await store.putWebhook(webhook('analytics'))
+        await store.putWebhook(webhook('crm'))
+        expect(await store.listWebhookHealth()).toEqual([
+          { webhook: 'analytics', ...empty },
+          { webhook: 'crm', ...empty },
+        ])
+        expect(await store.getWebhookHealth('crm')).toEqual({ webhook: 'crm', ...empty })
+        expect(await store.getWebhookHealth('nope')).toBeNull()
+        expect(await store.getWebhookHealth('a\0b')).toBeNull()
+        await store.deleteWebhook('crm')
+        expect((await store.listWebhookHealth()).map((h) => h.webhook)).toEqual(['analytics'])
+      })
+
+      it('counts failed attempts and failed deliveries since the last success', async () => {
+        await store.putWebhook(webhook('crm'))
+        const first = await leased('crm', T)
+        expect(await fail(first, T, false)).toBe(true)
+        await store.leaseDueDeliveries({ now: T + 10, limit: 1, leaseMs: 60_000, owner: 'w' })
+        await fail(first, T + 10, true)
+        expect(await store.getWebhookHealth('crm')).toEqual({
+          webhook: 'crm',
+          lastSuccessAt: null,
+          lastFailureAt: T + 10,
+          consecutiveFailures: 2,
+          failingSince: T,
+          failedDeliveries: 1,
+          lastError: 'HTTP 503',
+        })
+        const third = await leased('crm', T + 20)
+        await succeed(third, T + 20)
+        expect(await store.getWebhookHealth('crm')).toEqual({
+          webhook: 'crm',
+          lastSuccessAt: T + 20,
+          lastFailureAt: T + 10,
+          consecutiveFailures: 0,
+          failingSince: null,
+          failedDeliveries: 0,
+          lastError: 'HTTP 503',
+        })
+        // While nothing fails, the last success moves once a second at most.
+        await succeed(await leased('crm', T + 500), T + 500)
+        expect((await store.getWebhookHealth('crm'))?.lastSuccessAt).toBe(T + 20)
+        await succeed(await leased('crm', T + 1020), T + 1020)
+        expect((await store.getWebhookHealth('crm'))?.lastSuccessAt).toBe(T + 1020)
+        // An attempt whose lease was lost changes nothing.
+        const lost = await leased('crm', T + 2000)
+        expect(
+          await store.completeAttempt({
+            id: lost.id,
+            owner: 'someone else',
+            attempt: attempt(T + 2000, 500, 'HTTP 500'),
+            outcome: { status: 'failed' },
+            alerts: { failed: asyncDelivery('ops', '', T + 2000) },
+          }),
+        ).toBe(false)
+        expect((await store.getWebhookHealth('crm'))?.consecutiveFailures).toBe(0)
+        expect(await store.countDeliveries({ webhook: 'ops' })).toBe(0)
+      })
+
+      it('counts finished synchronous calls; pending records and unknown webhooks count nothing', async () => {
+        await store.putWebhook(webhook('crm'))
+        const sync = (at: number, ok: boolean) =>
+          store.recordDelivery(
+            asyncDelivery('crm', 'c', at, {
+              async: false,
+              status: ok ? 'delivered' : 'failed',
+              attempt: attempt(at, ok ? 200 : null, ok ? null : 'timeout'),
+            }),
+          )
+        await store.recordDelivery(asyncDelivery('crm', 'c', T))
+        expect(await store.getWebhookHealth('crm')).toEqual({ webhook: 'crm', ...empty })
+        await sync(T + 1, false)
+        await sync(T + 2, false)
+        expect(await store.getWebhookHealth('crm')).toMatchObject({
+          consecutiveFailures: 2,
+          failedDeliveries: 2,
+          failingSince: T + 1,
+          lastError: 'timeout',
+        })
+        await sync(T + 3, true)
+        expect(await store.getWebhookHealth('crm')).toMatchObject({
+          lastSuccessAt: T + 3,
+          consecutiveFailures: 0,
+          failedDeliveries: 0,
+        })
+        await store.recordDelivery(
+          asyncDelivery('gone', 'c', T, { status: 'failed', attempt: attempt(T, 500, 'x') }),
+        )
+        expect(await store.getWebhookHealth('gone')).toBeNull()
+      })
+
+      it('writes the failure alert with the final failure only, and the recovery alert with the next success', async () => {
+        await store.putWebhook(webhook('crm'))
+        await store.putWebhook(webhook('ops'))
+        const alertFor = (at: number) => asyncDelivery('ops', '', at, { body: `{"at":${at}}` })
+        const first = await leased('crm', T)
+        // Not final: no alert even when offered.
+        await fail(first, T, false, { alerts: { failed: alertFor(T) } })
+        expect(await store.countDeliveries({ webhook: 'ops' })).toBe(0)
+        await store.leaseDueDeliveries({ now: T + 1, limit: 1, leaseMs: 60_000, owner: 'w' })
+        const failedAlert = alertFor(T + 1)
+        await fail(first, T + 1, true, { alerts: { failed: failedAlert } })
+        const [written] = await store.listDeliveries({ webhook: 'ops', limit: 10 })
+        expect(written).toMatchObject({
+          id: failedAlert.id,
+          status: 'pending',
+          body: failedAlert.body,
+          nextAttemptAt: T + 1,
+        })
+        // A failure and a success recorded at once: the recovery counts both failures.
+        const second = await leased('crm', T + 2)
+        const third = await leased('crm', T + 3)
+        const recoveryId = uid('alert')
+        await Promise.all([
+          fail(second, T + 2, true),
+          succeed(third, T + 3, { alerts: recovery(recoveryId, T + 3) }),
+        ])
+        const alert = await store.getDelivery(recoveryId)
+        expect(alert).toMatchObject({
+          webhook: 'ops',
+          async: true,
+          status: 'pending',
+          attempts: 0,
+          createdAt: T + 3,
+          nextAttemptAt: T + 3,
+        })
+        expect(JSON.parse(alert!.body)).toEqual({ failedDeliveries: 2, consecutiveFailures: 3 })
+        expect(await store.getWebhookHealth('crm')).toMatchObject({
+          consecutiveFailures: 0,
+          failedDeliveries: 0,
+          lastSuccessAt: T + 3,
+        })
+        // Recovered already: the next success brings no alert.
+        const again = uid('alert')
+        await succeed(await leased('crm', T + 5000), T + 5000, {
+          alerts: recovery(again, T + 5000),
+        })
+        expect(await store.getDelivery(again)).toBeNull()
+        // Failed attempts alone (no delivery failed for good) bring no recovery either.
+        const retried = await leased('crm', T + 6000)
+        await fail(retried, T + 6000, false)
+        await store.leaseDueDeliveries({
+          now: T + 6001,
+          limit: 1,
+          leaseMs: 60_000,
+          owner: 'w',
+          skipWebhooks: ['ops'],
+        })
+        const none = uid('alert')
+        await succeed(retried, T + 6001, { alerts: recovery(none, T + 6001) })
+        expect(await store.getDelivery(none)).toBeNull()
+        expect(await store.getWebhookHealth('crm')).toMatchObject({ consecutiveFailures: 0 })
+      })
+
+      it('writes alerts with synchronous calls too', async () => {
+        await store.putWebhook(webhook('crm'))
+        const failedAlert = asyncDelivery('ops', '', T)
+        await store.recordDelivery(
+          asyncDelivery('crm', 'c', T, {
+            async: false,
+            status: 'failed',
+            attempt: attempt(T, 502, 'HTTP 502'),
+          }),
+          { failed: failedAlert },
+        )
+        expect(await store.getDelivery(failedAlert.id)).toMatchObject({ status: 'pending' })
+        const id = uid('alert')
+        await store.recordDelivery(
+          asyncDelivery('crm', 'c', T + 1, {
+            async: false,
+            status: 'delivered',
+            attempt: attempt(T + 1, 200),
+          }),
+          recovery(id, T + 1),
+        )
+        expect(JSON.parse((await store.getDelivery(id))!.body)).toEqual({
+          failedDeliveries: 1,
+          consecutiveFailures: 1,
+        })
+      })
+    })
+
     describe('deliveries: completing, retrying, listing', () => {
       async function leaseOne(d: NewDelivery, now = d.createdAt): Promise<DeliveryRecord> {
         const [leased] = await store.leaseDueDeliveries({

@@ -31,7 +31,7 @@ describeStoreConformance('SqliteStore', async () => {
 
 const T = 1_700_000_000_000
 /** How many migrations the store has (`PRAGMA user_version` once it opened a file). */
-const SCHEMA_VERSION = 6
+const SCHEMA_VERSION = 7
 
 /** The schema version 1 shipped with, as a file made by that version holds it. */
 const VERSION_1_SCHEMA = `
