@@ -5,6 +5,7 @@ import type { TurnDeps } from '../conversation.js'
 import { refusedUrlHost } from '../net/address-guard.js'
 import { jsonBody } from './body.js'
 import { ApiError, invalidInput, notFound } from './errors.js'
+import { masked } from './masking.js'
 import { describe } from './openapi.js'
 
 /** A model as the admin API shows it: the API key masked. */
@@ -18,13 +19,6 @@ const SavedModel = ModelView.extend({
     .optional()
     .describe("Why calls to this URL will fail under the server's settings (a private address)"),
 })
-
-const MASK = '••••••••'
-
-/** A secret as shown: its last 4 characters, or nothing of one of 8 characters or fewer. */
-export function masked(secret: string): string {
-  return secret.length > 8 ? `${MASK}${secret.slice(-4)}` : MASK
-}
 
 function view(model: Model): z.input<typeof ModelView> {
   return model.apiKey === undefined ? model : { ...model, apiKey: masked(model.apiKey) }
