@@ -14,6 +14,9 @@ import { conversationView } from './views.js'
 
 export const CHAT_BODY_LIMIT = 64 * 1024
 
+const STREAMED =
+  'With `accept: text/event-stream` the answer is Server-Sent Events instead: `instruction` (each instruction as soon as it is known), `delta` (`{ text }` of a model answer being written), then `done` (`{ conversationId?, input, ended }`), or `error` (the error body) if the turn fails after instructions were sent.'
+
 export interface ChatOptions {
   deps: TurnDeps
   /** Per client address (the contract's JOON_RATE_LIMIT). */
@@ -52,7 +55,8 @@ export function chatRoutes({
         { 201: StartedConversation },
         {
           description:
-            'Runs the bot from its start block until it waits for the visitor. `variables` start the context (hidden fields).',
+            'Runs the bot from its start block until it waits for the visitor. `variables` start the context (hidden fields). ' +
+            STREAMED,
         },
       ),
       jsonBody(StartRequest, { maxBytes: CHAT_BODY_LIMIT, emptyAs: {} }),
@@ -81,7 +85,8 @@ export function chatRoutes({
         { 200: Turn },
         {
           description:
-            'An invalid answer is not an HTTP error: the responses carry the retry prompt and `input` asks again. 409 once the conversation has ended.',
+            'An invalid answer is not an HTTP error: the responses carry the retry prompt and `input` asks again. 409 once the conversation has ended. ' +
+            STREAMED,
         },
       ),
       async (c, next) => {
