@@ -42,6 +42,9 @@ relative to the current folder.
   --models FILE                                                     default none
       load a JSON array of language models for ai blocks; each takes its API key from the
       environment variable its "apiKeyEnv" names
+  --alert-webhook NAME            JOON_ALERT_WEBHOOK                default none
+      a registered webhook that receives a signed webhook.failed event when a delivery fails
+      for good, and webhook.recovered at that webhook's next success
                                   JOON_ADMIN_TOKEN                  default none
       the admin API's and console's bearer token, 16 characters or more (\`joon token\`);
       without it the admin API is off
@@ -88,6 +91,7 @@ const OPTIONS = {
   bots: { type: 'string' },
   webhooks: { type: 'string' },
   models: { type: 'string' },
+  'alert-webhook': { type: 'string' },
   'headers-timeout': { type: 'string' },
   'body-timeout': { type: 'string' },
   'max-connections-per-address': { type: 'string' },
@@ -199,6 +203,11 @@ async function serve(config: ServerConfig) {
           console.warn(`joon: warning: calls to model "${model.name}" will fail: ${refusal}`)
       }
     }
+    if (config.alertWebhook && !(await store.getWebhook(config.alertWebhook))) {
+      console.warn(
+        `joon: warning: the alert webhook "${config.alertWebhook}" (--alert-webhook / JOON_ALERT_WEBHOOK) is not registered: alerts are skipped until a webhook of that name exists`,
+      )
+    }
   } catch (error) {
     await store.close()
     throw error
@@ -222,6 +231,7 @@ async function serve(config: ServerConfig) {
     maxConnectionsPerAddress: config.maxConnectionsPerAddress,
     retrySchedule: config.retrySchedule,
     retentionMs: config.retentionMs,
+    alertWebhook: config.alertWebhook,
     log: logger.log,
     logRequests: logger.enabled('debug'),
   })

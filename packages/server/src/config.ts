@@ -1,3 +1,4 @@
+import { NAME_PATTERN } from '@joon/core'
 import {
   DEFAULT_BODY_TIMEOUT_MS,
   DEFAULT_HEADERS_TIMEOUT_MS,
@@ -53,6 +54,8 @@ export interface ServerConfig {
   modelsFile: string | undefined
   /** `JOON_RETENTION`: conversations not updated for this long are deleted; unset keeps all. */
   retentionMs: number | undefined
+  /** `--alert-webhook` / `JOON_ALERT_WEBHOOK`: the registered webhook alerts go to. */
+  alertWebhook: string | undefined
 }
 
 export interface ServeFlags {
@@ -65,6 +68,7 @@ export interface ServeFlags {
   'headers-timeout'?: string | undefined
   'body-timeout'?: string | undefined
   'max-connections-per-address'?: string | undefined
+  'alert-webhook'?: string | undefined
 }
 
 /** Flags win over environment variables, except that JOON_DATABASE_URL wins over --data. */
@@ -128,6 +132,12 @@ export function readConfig(
       `--max-connections-per-address / JOON_MAX_CONNECTIONS_PER_ADDRESS must be a whole number (0 disables), not "${connectionsText}"`,
     )
   }
+  const alertWebhook = flags['alert-webhook'] ?? (env.JOON_ALERT_WEBHOOK || undefined)
+  if (alertWebhook !== undefined && !NAME_PATTERN.test(alertWebhook)) {
+    throw new Error(
+      `--alert-webhook / JOON_ALERT_WEBHOOK must be a webhook's name (letters, digits, "_" or "-"), not "${alertWebhook}"`,
+    )
+  }
   return {
     port,
     host: flags.host ?? env.HOST ?? '0.0.0.0',
@@ -149,6 +159,7 @@ export function readConfig(
     webhooksFile: flags.webhooks,
     modelsFile: flags.models,
     retentionMs: retention(env.JOON_RETENTION),
+    alertWebhook,
   }
 }
 

@@ -6,6 +6,7 @@ import { type ServerType, serve } from '@hono/node-server'
 import { getConnInfo } from '@hono/node-server/conninfo'
 import type { Context, Hono } from 'hono'
 import { createModelCaller } from './ai/model-caller.js'
+import { withAlerts } from './alerts/alerting-store.js'
 import { createApp } from './app.js'
 import {
   connectionLimiter,
@@ -51,6 +52,8 @@ export interface NodeServerOptions {
   deliveryConcurrency?: number
   /** Conversations not updated for this long are deleted (`JOON_RETENTION`); unset keeps all. */
   retentionMs?: number | undefined
+  /** A registered webhook's name: it receives alerts about the others (`JOON_ALERT_WEBHOOK`). */
+  alertWebhook?: string | undefined
   log?: (event: string, fields: Record<string, unknown>) => void
   /** Logs every request as `http.request` (method, path, status, ms): `JOON_LOG_LEVEL=debug`. */
   logRequests?: boolean
@@ -75,6 +78,14 @@ export async function startNodeServer(options: NodeServerOptions): Promise<Runni
     metrics.count(event)
     options.log?.(event, fields)
   }
+  // Outcomes recorded through it (worker attempts, sync calls) bring their alerts.
+  const store = options.alertWebhook
+    ? withAlerts(options.store, {
+        webhook: options.alertWebhook,
+        log,
+        onQueued: () => worker.wake(),
+      })
+    : options.store
   const sender = createWebhookSender({
     allowPrivate: options.allowPrivateUrls ?? false,
     userAgent: `joon/${VERSION}`,
@@ -84,7 +95,7 @@ export async function startNodeServer(options: NodeServerOptions): Promise<Runni
     userAgent: `joon/${VERSION}`,
   })
   const worker = startDeliveryWorker({
-    store: options.store,
+    store,
     sender,
     owner: `${hostname()}:${process.pid}:${randomId('')}`,
     ...(options.retrySchedule ? { schedule: options.retrySchedule } : {}),
@@ -107,7 +118,7 @@ export async function startNodeServer(options: NodeServerOptions): Promise<Runni
     log,
   })
   const app = createApp({
-    store: options.store,
+    store,
     sender,
     modelCaller,
     ...(options.adminToken ? { adminToken: options.adminToken } : {}),

@@ -230,6 +230,23 @@ describe('joon serve', () => {
     expect(allowed.output()).not.toContain('warning')
   })
 
+  it('warns at start when the alert webhook is not registered, and not when it is', async () => {
+    const dir = await workspace()
+    const args = ['--data', join(dir, 'joon.db'), '--webhooks', join(dir, 'webhooks.json')]
+    const missing = await startJoon([...args, '--alert-webhook', 'ops'])
+    processes.push(missing)
+    expect(missing.output()).toContain(
+      'joon: warning: the alert webhook "ops" (--alert-webhook / JOON_ALERT_WEBHOOK) is not registered',
+    )
+    missing.child.kill('SIGKILL')
+    const present = await startJoon(args, { JOON_ALERT_WEBHOOK: 'crm' })
+    processes.push(present)
+    expect(present.output()).not.toContain('alert webhook')
+    const bad = await runJoon(['serve', '--port', '0', ...args, '--alert-webhook', 'no such'])
+    expect(bad.code).toBe(1)
+    expect(bad.output).toContain("--alert-webhook / JOON_ALERT_WEBHOOK must be a webhook's name")
+  })
+
   it('validates bots, bot folders and webhooks files with `joon validate`, as serve would', async () => {
     const dir = await workspace()
     const ok = await runJoon(['validate', join(dir, 'webhooks.json'), join(dir, 'bots')])

@@ -249,7 +249,13 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
   ): Promise<boolean | null> {
     for (const pause of [200, 1_000, 3_000, -1]) {
       try {
-        return await store.completeAttempt({ id: record.id, owner, attempt, outcome })
+        return await store.completeAttempt({
+          id: record.id,
+          owner,
+          attempt,
+          outcome,
+          delivery: record,
+        })
       } catch (error) {
         log('delivery.store_error', { id: record.id, error: describe(error) })
         if (pause < 0) return null
