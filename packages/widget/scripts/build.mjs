@@ -1,7 +1,8 @@
 // Builds dist/widget.js (the script-tag bundle: IIFE, Preact inside, minified),
 // dist/index.js (ESM for bundlers, Preact external) and dist/bundle-path.js.
 // Types come from `tsc -p tsconfig.build.json` (declarations only).
-// Fails when the script-tag bundle is over its budget of 12 KB gzipped.
+// Fails when the script-tag bundle is over its budget of 12.5 KB gzipped (12 KB until streamed
+// turns, issue 18: their reader, parser and draft bubble take about 490 B gzipped).
 // terser runs after esbuild on the script-tag bundle only: its extra passes save about 280 B
 // gzipped (2.3 %), the room the accessibility fixes of issue 16 needed.
 import { readFileSync, writeFileSync } from 'node:fs'
@@ -10,7 +11,7 @@ import { brotliCompressSync, gzipSync } from 'node:zlib'
 import { build } from 'esbuild'
 import { minify } from 'terser'
 
-export const BUDGET_BYTES = 12 * 1024
+export const BUDGET_BYTES = 12.5 * 1024
 const root = fileURLToPath(new URL('..', import.meta.url))
 const common = {
   absWorkingDir: root,
