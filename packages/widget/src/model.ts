@@ -1,5 +1,5 @@
 import type { Input, Reply } from './api.js'
-import { ChatApiError, type ChatClient } from './client.js'
+import { ChatApiError, type ChatClient, type TurnEvent } from './client.js'
 import { toMessages } from './instructions.js'
 import type { SessionStore } from './session.js'
 
@@ -28,6 +28,8 @@ export interface ChatState {
   ended: boolean
   /** The server asked the same thing again: the last answer was refused. */
   invalid: boolean
+  /** Text of a bot message still being written (streamed), until the message itself comes. */
+  draft: string | null
   /** A reply is in flight or bot messages are still being shown: answers wait. */
   busy: boolean
   unread: number
@@ -71,6 +73,7 @@ const INITIAL: ChatState = {
   placeholder: null,
   ended: false,
   invalid: false,
+  draft: null,
   busy: false,
   unread: 0,
   notice: null,
@@ -105,19 +108,18 @@ export function createChatModel(options: ChatModelOptions): ChatModel {
     })
 
   function start() {
-    const my = epoch
     set({ phase: 'loading', notice: null })
-    client.start(options.bot, options.variables).then(
+    void turn(
+      client.start(options.bot, options.variables),
+      () => set({ phase: 'ready', busy: true }),
       (reply) => {
-        if (my !== epoch) return
         conversationId = reply.conversationId
         persist()
-        set({ phase: 'ready' })
-        void present(reply, false, my)
+        return false
       },
-      (err: unknown) => {
-        if (my === epoch) set({ phase: 'error', notice: describe(err, 'start') })
-      },
+      // The conversation's id comes at the end of the answer: without it, what was shown of
+      // a cut-off start belongs to a conversation the widget cannot go on with.
+      (err) => set({ phase: 'error', items: [], notice: describe(err, 'start') }),
     )
   }
 
@@ -155,66 +157,105 @@ export function createChatModel(options: ChatModelOptions): ChatModel {
     )
   }
 
-  /** Shows the reply's messages one by one, each after its typing delay, then asks. */
-  async function present(reply: Reply, invalid: boolean, my: number) {
-    set({ busy: true })
+  /**
+   * Runs a turn: shows each instruction as it arrives (streamed) or all of them (a JSON
+   * answer), one message after another, each after its typing delay; deltas grow a draft that
+   * the next message replaces. While a stream is under way the typing indicator stays on
+   * between messages. `heard` runs at the first sign of an answer, `answered` when its end
+   * comes (it says whether the answer was refused), `failed` once what arrived before a
+   * failure is shown, told whether anything did.
+   */
+  async function turn<R extends Reply>(
+    events: AsyncIterable<TurnEvent<R>>,
+    heard: () => void,
+    answered: (reply: R) => boolean,
+    failed: (err: unknown, partial: boolean) => void,
+  ) {
+    const my = epoch
+    let partial = false
     let placeholder: string | null = null
-    for (const message of toMessages(reply.responses)) {
-      if (message.delay > 0) {
-        set({ typing: true })
-        await wait(message.delay)
+    let reply: R | undefined
+    let invalid = false
+    try {
+      for await (const [event, data] of events) {
         if (my !== epoch) return
+        if (!partial) heard()
+        partial = true
+        if (event === 'delta') {
+          set({ typing: true, draft: (state.draft ?? '') + (data.text ?? '') })
+          continue
+        }
+        if (event === 'done') {
+          reply = data
+          invalid = answered(data)
+        }
+        // A streamed `done` has no responses: they came one by one before it.
+        for (const message of toMessages(event === 'done' ? data.responses : [data])) {
+          // A message written before the visitor's eyes has had its wait.
+          if (message.delay > 0 && state.draft === null) {
+            set({ typing: true })
+            await wait(message.delay)
+            if (my !== epoch) return
+          }
+          placeholder = message.placeholder ?? placeholder
+          set({
+            typing: !reply,
+            draft: null,
+            items: [...state.items, item('bot', message.text)],
+            unread: state.open ? 0 : state.unread + 1,
+          })
+        }
       }
-      placeholder = message.placeholder ?? placeholder
       set({
         typing: false,
-        items: [...state.items, item('bot', message.text)],
-        unread: state.open ? 0 : state.unread + 1,
+        busy: false,
+        draft: null,
+        input: reply!.input,
+        ended: reply!.ended,
+        placeholder,
+        invalid,
       })
+    } catch (err) {
+      if (my !== epoch) return
+      set({ typing: false, busy: false, draft: null })
+      failed(err, partial)
     }
-    set({
-      typing: false,
-      busy: false,
-      input: reply.input,
-      ended: reply.ended,
-      placeholder,
-      invalid,
-    })
   }
 
   function deliver(entry: TranscriptItem) {
     const id = conversationId
     if (id === null) return
-    const my = epoch
     const asked = state.input
     setStatus(entry.id, 'sending')
     set({ busy: true, typing: true, notice: null })
-    const settle = (failed?: string) => {
+    const keep = (failed?: string) => {
       if (failed !== pending) {
         pending = failed
         persist()
       }
-      set({ busy: false, typing: false })
     }
-    client.reply(id, entry.text).then(
-      (reply) => {
-        if (my !== epoch) return
-        settle()
+    void turn(
+      client.reply(id, entry.text),
+      () => {
+        keep()
         setStatus(entry.id)
-        void present(reply, reply.invalid ?? isAskedAgain(asked, reply.input), my)
       },
-      (err: unknown) => {
-        if (my !== epoch) return
+      (reply) => reply.invalid ?? isAskedAgain(asked, reply.input),
+      (err, partial) => {
         const status = err instanceof ChatApiError ? err.status : 0
-        if (status === 409) {
-          // Ended meanwhile, or another tab answered first: show what the server has now.
-          settle()
-          resume(id, true)
-        } else if (status === 404) {
+        if (status === 404) {
           model.reset()
+        } else if (status === 409 || (partial && status)) {
+          // Ended meanwhile, another tab answered first, or the turn failed once under way:
+          // show what the server has now.
+          keep()
+          resume(id, true)
+        } else if (partial) {
+          // Cut off under way: the server finishes the turn; "Try again" loads it.
+          set({ phase: 'error', notice: describe(err, 'resume') })
         } else {
           setStatus(entry.id, 'failed')
-          settle(entry.text)
+          keep(entry.text)
         }
       },
     )

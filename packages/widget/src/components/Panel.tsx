@@ -35,6 +35,7 @@ export function Panel({ state, model, title, inline, full, style, panelRef }: Pa
       <Transcript
         items={state.items}
         typing={state.typing}
+        draft={state.draft}
         visible={state.open}
         onRetry={(id) => {
           model.retry(id)

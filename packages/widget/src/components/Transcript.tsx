@@ -6,6 +6,8 @@ import { TypingIndicator } from './TypingIndicator.js'
 interface TranscriptProps {
   items: TranscriptItem[]
   typing: boolean
+  /** A bot message being written: shown to the eye only, announced once it is whole. */
+  draft: string | null
   visible: boolean
   onRetry: (id: number) => void
 }
@@ -26,7 +28,7 @@ export class Transcript extends Component<TranscriptProps> {
     if (el && (wasAtBottom || last?.from === 'user')) el.scrollTop = el.scrollHeight
   }
 
-  render({ items, onRetry }: TranscriptProps) {
+  render({ items, typing, draft, onRetry }: TranscriptProps) {
     const groups: TranscriptItem[][] = []
     for (const item of items) {
       const group = groups[groups.length - 1]
@@ -48,7 +50,16 @@ export class Transcript extends Component<TranscriptProps> {
         {groups.map((group) => (
           <MessageGroup key={group[0]!.id} from={group[0]!.from} items={group} onRetry={onRetry} />
         ))}
-        {this.props.typing && <TypingIndicator />}
+        {draft ? (
+          // Keyed, so the finished message is a new node in the log, not this one changed.
+          <div key="draft" class="group bot" aria-hidden>
+            <div class="msg" dir="auto">
+              {draft}
+            </div>
+          </div>
+        ) : (
+          typing && <TypingIndicator />
+        )}
       </div>
     )
   }

@@ -122,3 +122,15 @@ export const plans = {
     { id: 'done', type: 'text', text: 'Thanks, we will be in touch.' },
   ],
 }
+
+/** Says something, then waits on a slow synchronous webhook: what a streamed turn shows early. */
+export const tracking = {
+  id: 'tracking',
+  start: 'checking',
+  blocks: [
+    { id: 'checking', type: 'text', text: 'Let me check your order…', next: 'lookup' },
+    { id: 'lookup', type: 'webhook', webhook: 'tracking-api', onError: 'sorry', next: 'ask' },
+    { id: 'sorry', type: 'text', text: 'Sorry, we cannot check orders right now.', next: 'ask' },
+    { id: 'ask', type: 'question', answer: 'text', text: 'Anything else?', next: 'checking' },
+  ],
+}

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { startTestReceiver } from '../../../../tools/receiver.ts'
-import { hostile, kinds, leadGen, orders, plans } from './bots.ts'
+import { hostile, kinds, leadGen, orders, plans, tracking } from './bots.ts'
 
 /** The part of @joon/server's Node entry these tests use. */
 interface JoonServerModule {
@@ -87,7 +87,11 @@ export async function startJoon() {
   }
   await admin('/webhooks/crm', { url: `${receiver.url}/crm` })
   await admin('/webhooks/orders-api', { url: `${receiver.url}/orders`, timeoutMs: 5000 })
-  for (const bot of [leadGen, orders, hostile, kinds, plans]) await admin(`/bots/${bot.id}`, bot)
+  // Longer than any wait of the streaming test, which holds this webhook's answer.
+  await admin('/webhooks/tracking-api', { url: `${receiver.url}/tracking`, timeoutMs: 30_000 })
+  for (const bot of [leadGen, orders, hostile, kinds, plans, tracking]) {
+    await admin(`/bots/${bot.id}`, bot)
+  }
   return {
     url: server.url,
     receiver,
