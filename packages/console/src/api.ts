@@ -19,6 +19,9 @@ export type DeliveryDetail = InferResponseType<Admin['deliveries'][':id']['$get'
 export type Attempt = DeliveryDetail['history'][number]
 export type ConversationDetail = InferResponseType<Admin['conversations'][':id']['$get'], 200>
 export type WebhookTestResult = InferResponseType<Admin['webhooks'][':name']['test']['$post'], 200>
+/** A webhook as the admin API reads it: secret and header values masked, with its health. */
+export type WebhookView = InferResponseType<Admin['webhooks'][':name']['$get'], 200>
+export type WebhookHealth = WebhookView['health']
 export type BotVersions = InferResponseType<Admin['bots'][':botId']['versions']['$get'], 200>
 export type BotVersion = BotVersions['versions'][number]
 export type LiveConversations = InferResponseType<Admin['bots'][':botId']['live']['$get'], 200>
@@ -117,6 +120,14 @@ export function createAdminClient(options: {
       done(admin.webhooks[':name'].$delete({ param: { name: name(webhook) } })),
     testWebhook: (webhook: string) =>
       json(admin.webhooks[':name'].test.$post({ param: { name: name(webhook) } })),
+    /** The signing secret in clear (null when there is none). */
+    revealSecret: async (webhook: string) =>
+      (await json(admin.webhooks[':name'].secret.reveal.$post({ param: { name: name(webhook) } })))
+        .secret,
+    /** Stores a new signing secret and answers it, in clear, once. */
+    rotateSecret: async (webhook: string) =>
+      (await json(admin.webhooks[':name'].secret.rotate.$post({ param: { name: name(webhook) } })))
+        .secret,
     /** Registered models, each `apiKey` masked (`••••••••c3f9`). */
     listModels: async () => (await json(admin.models.$get())).models,
     /** A masked `apiKey` sent back as it came keeps the stored key. */

@@ -1,4 +1,4 @@
-import { NAME_PATTERN, type Webhook, type WebhookInput } from '@joon/core'
+import { NAME_PATTERN, type WebhookInput } from '@joon/core'
 import { useLayoutEffect, useRef, useState } from 'preact/hooks'
 import {
   type AdminClient,
@@ -6,12 +6,14 @@ import {
   type Issue,
   messageOf,
   type WebhookTestResult,
+  type WebhookView,
 } from '../api.js'
 import { generateSecret } from '../secret.js'
 import { ConfirmButton } from './ConfirmButton.js'
 import { type HeaderRow, HeaderRows } from './HeaderRows.js'
 import { Notice } from './Notice.js'
 import { TestResult } from './TestResult.js'
+import { HealthDetails } from './WebhookHealth.js'
 
 type Field = 'name' | 'url' | 'headers' | 'secret' | 'timeoutMs'
 type FieldErrors = Partial<Record<Field, string>>
@@ -29,8 +31,8 @@ export function WebhookForm({
   onDeleted,
 }: {
   api: AdminClient
-  /** Null for a new webhook. */
-  webhook: Webhook | null
+  /** Null for a new webhook. Its secret and header values come masked (`••••••••c3f9`). */
+  webhook: WebhookView | null
   /** Just created (by the form for a new webhook, which is gone now). */
   created?: boolean
   /** What the server warned of when it was created (a URL its calls will be refused). */
@@ -51,6 +53,10 @@ export function WebhookForm({
     })),
   )
   const [secret, setSecret] = useState(webhook?.secret ?? '')
+  /** The secret field holds the secret in clear (revealed, rotated, typed), not its mask. */
+  const [revealed, setRevealed] = useState(false)
+  const [secretBusy, setSecretBusy] = useState(false)
+  const hasSecret = !isNew && webhook.secret !== undefined
   const [timeout, setTimeoutText] = useState(String(webhook?.timeoutMs ?? DEFAULT_TIMEOUT))
   const [errors, setErrors] = useState<FieldErrors>({})
   const [message, setMessage] = useState<{ kind: 'error' | 'success'; text: string } | null>(
@@ -133,6 +139,45 @@ export function WebhookForm({
     }
   }
 
+  const toggleSecret = async () => {
+    if (!webhook) return
+    if (revealed) {
+      // Back to the mask: saving it keeps the stored secret.
+      setSecret(maskOf(secret))
+      setRevealed(false)
+      return
+    }
+    setSecretBusy(true)
+    setMessage(null)
+    try {
+      setSecret((await api.revealSecret(webhook.name)) ?? '')
+      setRevealed(true)
+    } catch (caught) {
+      setMessage({ kind: 'error', text: messageOf(caught) })
+    } finally {
+      setSecretBusy(false)
+    }
+  }
+
+  const rotate = async () => {
+    if (!webhook) return
+    setSecretBusy(true)
+    setMessage(null)
+    try {
+      const fresh = await api.rotateSecret(webhook.name)
+      setSecret(fresh)
+      setRevealed(true)
+      setMessage({
+        kind: 'success',
+        text: 'New signing secret saved: calls are signed with it from now on. Copy it to the receiver.',
+      })
+    } catch (caught) {
+      setMessage({ kind: 'error', text: messageOf(caught) })
+    } finally {
+      setSecretBusy(false)
+    }
+  }
+
   const describe = (field: Field, hint?: string) =>
     [errors[field] ? `${field}-error` : '', hint ?? ''].filter(Boolean).join(' ') || undefined
 
@@ -142,6 +187,7 @@ export function WebhookForm({
         {isNew ? 'New webhook' : `Webhook ${webhook.name}`}
       </h2>
       {message ? <Notice kind={message.kind}>{message.text}</Notice> : null}
+      {isNew ? null : <HealthDetails health={webhook.health} />}
 
       <div class="field">
         <label for="name">Name</label>
@@ -195,16 +241,45 @@ export function WebhookForm({
             placeholder="whsec_…"
             aria-invalid={errors.secret ? true : undefined}
             aria-describedby={describe('secret', 'secret-hint')}
-            onInput={(event) => setSecret(event.currentTarget.value)}
+            onInput={(event) => {
+              setSecret(event.currentTarget.value)
+              setRevealed(true)
+            }}
           />
-          <button type="button" onClick={() => setSecret(generateSecret())}>
-            Generate
-          </button>
+          {hasSecret ? (
+            <button type="button" onClick={toggleSecret} disabled={secretBusy}>
+              {revealed ? 'Hide' : 'Reveal'}
+            </button>
+          ) : (
+            <button type="button" onClick={() => setSecret(generateSecret())}>
+              Generate
+            </button>
+          )}
         </div>
         <p id="secret-hint" class="hint">
-          Optional. With a secret, every call carries a Standard Webhooks{' '}
-          <code>webhook-signature</code> header the receiver can check.
+          {hasSecret ? (
+            <>
+              Shown masked (its last 4 characters). Saving with the field untouched keeps the
+              secret; "Reveal" shows it; "Rotate secret" replaces it with a new one at once.
+            </>
+          ) : (
+            <>
+              Optional. With a secret, every call carries a Standard Webhooks{' '}
+              <code>webhook-signature</code> header the receiver can check.
+            </>
+          )}
         </p>
+        {hasSecret ? (
+          <div class="secret-actions">
+            <ConfirmButton
+              label="Rotate secret"
+              question={`Replace the signing secret of ${webhook.name}? Calls are signed with the new one at once: the receiver needs it.`}
+              confirmLabel="Yes, rotate"
+              onConfirm={rotate}
+              disabled={secretBusy}
+            />
+          </div>
+        ) : null}
         <FieldError field="secret" errors={errors} />
       </div>
 
@@ -305,4 +380,9 @@ function fieldErrors(issues: Issue[]): FieldErrors {
     errors[field] = errors[field] ? `${errors[field]} ${text}` : text
   }
   return errors
+}
+
+/** What the server shows of a secret: 8 dots, then its last 4 characters if longer than 8. */
+function maskOf(value: string): string {
+  return value.length > 8 ? `••••••••${value.slice(-4)}` : '••••••••'
 }

@@ -1,13 +1,14 @@
-import type { Bot, Webhook } from '@joon/core'
+import type { Bot } from '@joon/core'
 import { useCallback, useEffect, useState } from 'preact/hooks'
-import { type AdminClient, messageOf } from '../api.js'
+import { type AdminClient, messageOf, type WebhookView } from '../api.js'
 import { href, navigate } from '../route.js'
 import { Notice } from './Notice.js'
 import { WebhookForm } from './WebhookForm.js'
+import { HealthSummary } from './WebhookHealth.js'
 
 /** Registered webhooks on the left, the selected one (or a new one) in the form. */
 export function WebhooksPage({ api, selected }: { api: AdminClient; selected: string | null }) {
-  const [webhooks, setWebhooks] = useState<Webhook[] | null>(null)
+  const [webhooks, setWebhooks] = useState<WebhookView[] | null>(null)
   const [bots, setBots] = useState<Bot[]>([])
   const [error, setError] = useState<string | null>(null)
   /** The webhook just created: its form (a new instance) says so and takes focus. */
@@ -68,6 +69,9 @@ export function WebhooksPage({ api, selected }: { api: AdminClient; selected: st
                       <span class="item-sub">{webhook.url}</span>
                       <span class="item-sub">
                         {users.length === 0 ? 'Not used by any bot' : `Used by ${users.join(', ')}`}
+                      </span>
+                      <span class="item-sub item-health">
+                        <HealthSummary health={webhook.health} />
                       </span>
                     </a>
                   </li>
