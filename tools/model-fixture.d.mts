@@ -13,6 +13,8 @@ export interface ScriptedReply {
   chunkDelayMs?: number
   /** Waits for this before the stream's end (after the text). */
   holdUntil?: Promise<void>
+  /** Waits for `until` before writing text chunk number `chunk` (from 0). */
+  pauseAt?: { chunk: number; until: Promise<void> }
   /** Drops the connection after this many chunks, without `[DONE]`. */
   cutAfterChunks?: number
   usage?: { prompt_tokens: number; completion_tokens: number }

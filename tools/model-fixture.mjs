@@ -106,6 +106,7 @@ async function answer(response, reply, model) {
       return
     }
     if (i === chunks.length - 1 && reply.holdUntil) await reply.holdUntil
+    if (reply.pauseAt && i === 1 + reply.pauseAt.chunk) await reply.pauseAt.until
     if (i === 1 && reply.text?.length) reply.onFirstToken?.()
     response.write(`data: ${JSON.stringify(chunk)}\n\n`)
     if (reply.chunkDelayMs) await sleep(reply.chunkDelayMs)

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startModelFixture } from '../../../tools/model-fixture.mjs'
 import { axeViolations, launchChromium, openPage, screenshot, widget } from './support/browser.ts'
 import { startHost, startJoon } from './support/servers.ts'
 
@@ -9,6 +10,9 @@ let browser: Browser
 let joon: Awaited<ReturnType<typeof startJoon>>
 let host: Awaited<ReturnType<typeof startHost>>
 let writer: Awaited<ReturnType<typeof startWriter>>
+let model: Awaited<ReturnType<typeof startModelFixture>>
+/** Opened by the test once it saw the start of the model's answer on screen. */
+let modelMayFinish = gate()
 
 /** A promise and the function that resolves it. */
 function gate() {
@@ -79,6 +83,33 @@ function close(server: Server): Promise<void> {
 
 beforeAll(async () => {
   ;[browser, joon, writer] = await Promise.all([launchChromium(), startJoon(), startWriter()])
+  // An OpenAI-compatible model server whose answer pauses halfway until the test lets it go.
+  model = await startModelFixture(() => ({
+    text: ['Our plans ', 'start at', ' 9 € a month.'],
+    pauseAt: { chunk: 2, until: modelMayFinish.opened },
+  }))
+  await joon.admin('/models/assistant', { baseUrl: model.baseUrl, model: 'fixture' })
+  await joon.admin('/bots/pricing-ai', {
+    id: 'pricing-ai',
+    start: 'ask',
+    blocks: [
+      {
+        id: 'ask',
+        type: 'question',
+        answer: 'text',
+        text: 'What would you like to know?',
+        next: 'answer',
+      },
+      {
+        id: 'answer',
+        type: 'ai',
+        model: 'assistant',
+        instructions: 'You sell plans.',
+        next: 'more',
+      },
+      { id: 'more', type: 'text', text: 'Anything else, just ask.' },
+    ],
+  })
   const page = '<main><h1>Acme orders</h1><p>Where is my parcel?</p></main>'
   host = await startHost(joon.url, {
     '/tracking': {
@@ -87,6 +118,9 @@ beforeAll(async () => {
     // Through the site's own proxy, which drops the accept header and buffers answers.
     '/tracking-proxied': {
       body: `${page}<script src="/widget.js" data-bot="tracking" defer></script>`,
+    },
+    '/pricing-ai': {
+      body: `${page}<script src="${joon.url}/widget.js" data-bot="pricing-ai" defer></script>`,
     },
     '/writer': {
       body: `${page}<script src="${joon.url}/widget.js" data-bot="writer" data-server="${writer.url}" defer></script>`,
@@ -98,6 +132,7 @@ afterAll(async () => {
   await browser?.close()
   await host?.close()
   await writer?.close()
+  await model?.close()
   await joon?.close()
 })
 
@@ -226,6 +261,38 @@ describe('streamed turns in the widget', () => {
       expect(await w.botMessages()).toEqual(['Our plans start at 9 € a month.'])
       expect(await w.log.ariaSnapshot()).toContain('Bot: Our plans start at 9 € a month.')
       await expect.poll(() => w.answer.getAttribute('readonly')).toBeNull()
+      expect(await axeViolations(page)).toEqual([])
+      expect(trouble).toEqual({ errors: [], dialogs: [] })
+    } finally {
+      await close()
+    }
+  })
+
+  it('shows an ai block’s answer as the model writes it, through joon serve and a model server', async () => {
+    modelMayFinish = gate()
+    const { page, trouble, close } = await openPage(browser)
+    try {
+      await page.goto(`${host.url}/pricing-ai`)
+      const w = widget(page)
+      await w.launcher.click()
+      await expect.poll(w.botMessages).toEqual(['What would you like to know?'])
+      await w.answer.fill('How much is it?')
+      await w.answer.press('Enter')
+      // Half the answer is on screen while the model has not written the rest.
+      const draft = page.locator('.group.bot[aria-hidden="true"]')
+      await expect.poll(() => draft.textContent(), { timeout: 10_000 }).toBe('Our plans start at')
+      expect(await w.log.ariaSnapshot()).not.toContain('start at')
+      await screenshot(page, 'streaming-ai-draft')
+      modelMayFinish.open()
+      await expect
+        .poll(w.botMessages, { timeout: 10_000 })
+        .toEqual([
+          'What would you like to know?',
+          'Our plans start at 9 € a month.',
+          'Anything else, just ask.',
+        ])
+      expect(await draft.count()).toBe(0)
+      expect(await w.log.ariaSnapshot()).toContain('Bot: Our plans start at 9 € a month.')
       expect(await axeViolations(page)).toEqual([])
       expect(trouble).toEqual({ errors: [], dialogs: [] })
     } finally {

@@ -95,6 +95,8 @@ export async function startJoon() {
   return {
     url: server.url,
     receiver,
+    /** PUT to the admin API, e.g. `admin('/models/m', {…})`. */
+    admin,
     close: async () => {
       await server.close()
       await receiver.close()
