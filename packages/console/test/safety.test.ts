@@ -34,6 +34,10 @@ beforeAll(async () => {
     headers: { 'X-Note': HTML },
   })
   await adminPut(server.url, '/webhooks/raw', { url: `http://example.invalid/?q=${HTML}` })
+  await adminPut(server.url, '/models/marked', {
+    baseUrl: `http://example.invalid/v1?q=${HTML}`,
+    model: HTML,
+  })
   await adminPut(server.url, '/bots/xss', {
     id: 'xss',
     name: HTML,
@@ -91,8 +95,15 @@ describe('stored values are shown as text, never markup', () => {
         await signIn(page, server.url)
         await page.goto(`${server.url}/admin#/webhooks/hook`)
         await page.getByRole('heading', { name: 'Webhook hook' }).waitFor()
-        expect(await page.getByLabel('Header 1 value').inputValue()).toBe(HTML)
+        // Header values are shown masked (their last 4 characters), still as plain text.
+        expect(await page.getByLabel('Header 1 value').inputValue()).toBe(
+          `••••••••${HTML.slice(-4)}`,
+        )
         expect(await page.getByRole('link', { name: /raw/ }).textContent()).toContain(HTML)
+        await expectNoInjection(page, trouble)
+        await page.goto(`${server.url}/admin#/models/marked`)
+        await page.getByRole('heading', { name: 'Model marked' }).waitFor()
+        expect(await page.getByLabel('Model', { exact: true }).inputValue()).toBe(HTML)
         await expectNoInjection(page, trouble)
         await page.goto(`${server.url}/admin#/bots/xss`)
         await page.getByRole('heading', { name: 'Bot xss' }).waitFor()
