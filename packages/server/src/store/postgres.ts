@@ -1,4 +1,4 @@
-import type { Bot, Model, Webhook } from '@joon/core'
+import type { Bot } from '@joon/core'
 import type pg from 'pg'
 import {
   type BotVersionRow,
@@ -29,14 +29,8 @@ import {
   toRecord,
 } from './deliveries.js'
 import type { PostgresStoreOptions } from './options.js'
-import {
-  DELETE_WEBHOOK,
-  GET_HEALTH,
-  LIST_HEALTH,
-  PUT_WEBHOOK,
-  RECORD_FINISHED,
-  recordFinishedParams,
-} from './postgres-health.js'
+import { PostgresCatalog } from './postgres-catalog.js'
+import { RECORD_FINISHED, recordFinishedParams } from './postgres-health.js'
 import {
   connect,
   DELETE_CONVERSATION,
@@ -53,7 +47,6 @@ import {
 import { filtersStorable, Statements, storable } from './postgres-statements.js'
 import { TurnStatements } from './postgres-turns.js'
 import type * as T from './types.js'
-import { type HealthRow, toHealth } from './webhook-health.js'
 
 type PutBotRow = { version: number; created: boolean }
 
@@ -63,16 +56,15 @@ export type { PostgresStoreOptions } from './options.js'
  * Storage on PostgreSQL, for several Joon instances behind a load balancer. Every write is a
  * single statement (hence atomic, and one round trip) except the rare `retryDelivery`.
  */
-export class PostgresStore implements T.Store {
+export class PostgresStore extends PostgresCatalog implements T.Store {
   readonly #parsedBots = new ParsedBots()
   /** The latest version last seen per bot: `getLatestBot` skips the text when it still is. */
   readonly #latest = new Map<string, number>()
-  readonly #db: Statements
   readonly #turns: TurnStatements
 
   private constructor(pool: pg.Pool) {
-    this.#db = new Statements(pool)
-    this.#turns = new TurnStatements(this.#db)
+    super(new Statements(pool))
+    this.#turns = new TurnStatements(this.db)
   }
 
   /** Connects, and migrates the schema (safely when several instances start at once). */
@@ -83,7 +75,7 @@ export class PostgresStore implements T.Store {
   async putBot(bot: Bot, input: T.BotVersionInput = { source: 'api' }): Promise<T.PutBotResult> {
     const { source, file = null, savedAt = Date.now() } = input
     const values = [bot.id, JSON.stringify(bot), source, file, savedAt, bot.blocks.length]
-    const { rows } = await this.#db.query<PutBotRow>('put-bot', PUT_BOT, values)
+    const { rows } = await this.db.query<PutBotRow>('put-bot', PUT_BOT, values)
     const row = rows[0]!
     return { created: row.created, version: row.version }
   }
@@ -110,7 +102,7 @@ export class PostgresStore implements T.Store {
     const cached = this.#parsedBots.get(id, version)
     // One round trip either way; the text only when it is not cached. The lookup also sees a
     // delete made by another instance, which the cache cannot.
-    const { rows } = await this.#db.query<{ data: string | null }>(
+    const { rows } = await this.db.query<{ data: string | null }>(
       'get-bot-version',
       `SELECT CASE WHEN $3::boolean THEN NULL ELSE data END AS data FROM bot_versions
        WHERE bot_id = $1 AND version = $2`,
@@ -123,7 +115,7 @@ export class PostgresStore implements T.Store {
 
   async listBotVersions(id: string): Promise<T.BotVersionInfo[]> {
     if (!storable(id)) return []
-    const { rows } = await this.#db.query<BotVersionRow>(
+    const { rows } = await this.db.query<BotVersionRow>(
       'list-bot-versions',
       'SELECT version, saved_at, source, file, blocks FROM bot_versions WHERE bot_id = $1 ORDER BY version DESC',
       [id],
@@ -133,7 +125,7 @@ export class PostgresStore implements T.Store {
 
   async countLiveConversations(botId: string): Promise<T.LiveConversations> {
     if (!storable(botId)) return tallyLive([])
-    const { rows } = await this.#db.query<{ version: number | null; block: string; n: number }>(
+    const { rows } = await this.db.query<{ version: number | null; block: string; n: number }>(
       'count-live',
       `SELECT bot_version AS version, live_block AS block, count(*)::integer AS n
        FROM conversations WHERE bot_id = $1 AND live_block IS NOT NULL
@@ -144,7 +136,7 @@ export class PostgresStore implements T.Store {
   }
 
   async listBots(): Promise<Bot[]> {
-    const { rows } = await this.#db.query<{ id: string; version: number; data: string }>(
+    const { rows } = await this.db.query<{ id: string; version: number; data: string }>(
       'list-bots',
       LIST_BOTS,
       [],
@@ -155,7 +147,7 @@ export class PostgresStore implements T.Store {
   async deleteBot(id: string): Promise<boolean> {
     this.#parsedBots.delete(id)
     if (!storable(id)) return false
-    const { rows } = await this.#db.query<{ n: number }>(
+    const { rows } = await this.db.query<{ n: number }>(
       'delete-bot',
       `WITH gone AS (DELETE FROM bots WHERE id = $1 RETURNING id),
        versions AS (DELETE FROM bot_versions WHERE bot_id IN (SELECT id FROM gone))
@@ -163,81 +155,6 @@ export class PostgresStore implements T.Store {
       [id],
     )
     return rows[0]?.n === 1
-  }
-
-  async putWebhook(webhook: Webhook): Promise<T.PutResult> {
-    const { rows } = await this.#db.query<{ created: boolean }>('put-webhook', PUT_WEBHOOK, [
-      webhook.name,
-      JSON.stringify(webhook),
-    ])
-    return { created: rows[0]?.created === true }
-  }
-
-  async getWebhook(name: string): Promise<Webhook | null> {
-    if (!storable(name)) return null
-    const { rows } = await this.#db.query<{ data: string }>(
-      'get-webhook',
-      'SELECT data FROM webhooks WHERE name = $1',
-      [name],
-    )
-    return rows[0] ? (JSON.parse(rows[0].data) as Webhook) : null
-  }
-
-  async listWebhooks(): Promise<Webhook[]> {
-    const { rows } = await this.#db.query<{ data: string }>(
-      'list-webhooks',
-      'SELECT data FROM webhooks ORDER BY name',
-      [],
-    )
-    return rows.map((row) => JSON.parse(row.data) as Webhook)
-  }
-
-  async deleteWebhook(name: string): Promise<boolean> {
-    if (!storable(name)) return false
-    const result = await this.#db.query('delete-webhook', DELETE_WEBHOOK, [name])
-    return (result.rowCount ?? 0) > 0
-  }
-
-  async listWebhookHealth(): Promise<T.WebhookHealth[]> {
-    const { rows } = await this.#db.query<HealthRow>('list-health', LIST_HEALTH, [])
-    return rows.map(toHealth)
-  }
-
-  async getWebhookHealth(name: string): Promise<T.WebhookHealth | null> {
-    if (!storable(name)) return null
-    const { rows } = await this.#db.query<HealthRow>('get-health', GET_HEALTH, [name])
-    return rows[0] ? toHealth(rows[0]) : null
-  }
-
-  async putModel(model: Model): Promise<T.PutResult> {
-    return this.#db.put('models', 'name', model.name, JSON.stringify(model))
-  }
-
-  async getModel(name: string): Promise<Model | null> {
-    if (!storable(name)) return null
-    const { rows } = await this.#db.query<{ data: string }>(
-      'get-model',
-      'SELECT data FROM models WHERE name = $1',
-      [name],
-    )
-    return rows[0] ? (JSON.parse(rows[0].data) as Model) : null
-  }
-
-  async listModels(): Promise<Model[]> {
-    const { rows } = await this.#db.query<{ data: string }>(
-      'list-models',
-      'SELECT data FROM models ORDER BY name',
-      [],
-    )
-    return rows.map((row) => JSON.parse(row.data) as Model)
-  }
-
-  async deleteModel(name: string): Promise<boolean> {
-    if (!storable(name)) return false
-    const result = await this.#db.query('delete-model', 'DELETE FROM models WHERE name = $1', [
-      name,
-    ])
-    return (result.rowCount ?? 0) > 0
   }
 
   async createConversation(
@@ -280,7 +197,7 @@ export class PostgresStore implements T.Store {
         id: 'id COLLATE "C"',
         contains: (column, p) => `strpos(lower(${column}), ${p}) > 0`,
       })
-      const { rows } = await this.#db.query<ConversationRow & { id: string }>(
+      const { rows } = await this.db.query<ConversationRow & { id: string }>(
         `list-conversations:${filters.key}`,
         `SELECT id, ${CONVERSATION_COLUMNS} FROM conversations ${filters.where}
          ${filters.order} LIMIT $${filters.values.length + 1}`,
@@ -295,16 +212,16 @@ export class PostgresStore implements T.Store {
     const args = [botId, range.since ?? EARLIEST, range.until ?? LATEST]
     type Tally = { block: string; n: number }
     const [count, reached, live] = await Promise.all([
-      this.#db.query<{ n: number }>('funnel-count', FUNNEL_COUNT, args),
-      this.#db.query<Tally>('funnel-reached', FUNNEL_REACHED, args),
-      this.#db.query<Tally>('funnel-live', FUNNEL_LIVE, args),
+      this.db.query<{ n: number }>('funnel-count', FUNNEL_COUNT, args),
+      this.db.query<Tally>('funnel-reached', FUNNEL_REACHED, args),
+      this.db.query<Tally>('funnel-live', FUNNEL_LIVE, args),
     ])
     return tallyFunnel(count.rows[0]?.n ?? 0, reached.rows, live.rows)
   }
 
   async deleteConversation(id: string): Promise<boolean> {
     if (!storable(id)) return false
-    const { rows } = await this.#db.query<{ n: number }>(
+    const { rows } = await this.db.query<{ n: number }>(
       'delete-conversation',
       DELETE_CONVERSATION,
       [id],
@@ -313,7 +230,7 @@ export class PostgresStore implements T.Store {
   }
 
   async deleteStaleConversations(before: number, limit: number): Promise<number> {
-    const { rows } = await this.#db.query<{ n: number }>('delete-stale', DELETE_STALE, [
+    const { rows } = await this.db.query<{ n: number }>('delete-stale', DELETE_STALE, [
       before,
       Math.max(0, Math.floor(limit)),
     ])
@@ -321,7 +238,7 @@ export class PostgresStore implements T.Store {
   }
 
   async listRetainedDeliveries(): Promise<T.DeliveryDetail[]> {
-    const { rows } = await this.#db.query<DeliveryRow & { history: string }>(
+    const { rows } = await this.db.query<DeliveryRow & { history: string }>(
       'list-retained',
       `SELECT ${DELIVERY_COLUMNS}, history FROM deliveries
        WHERE id IN (SELECT id FROM retained_deliveries) ORDER BY seq`,
@@ -333,7 +250,7 @@ export class PostgresStore implements T.Store {
   async deleteDeliveries(ids: readonly string[]): Promise<number> {
     const storableIds = ids.filter(storable)
     if (storableIds.length === 0) return 0
-    const { rowCount } = await this.#db.query(
+    const { rowCount } = await this.db.query(
       'delete-deliveries',
       'DELETE FROM deliveries WHERE id = ANY($1::text[])',
       [storableIds],
@@ -343,14 +260,14 @@ export class PostgresStore implements T.Store {
 
   async recordDelivery(delivery: T.NewDelivery, alerts?: T.OutcomeAlerts): Promise<void> {
     const finished = recordFinishedParams(delivery, alerts)
-    if (finished) await this.#db.write('record-finished', RECORD_FINISHED, finished)
-    else await this.#db.write('record-delivery', RECORD_DELIVERY, outboxParams([delivery]))
+    if (finished) await this.db.write('record-finished', RECORD_FINISHED, finished)
+    else await this.db.write('record-delivery', RECORD_DELIVERY, outboxParams([delivery]))
   }
 
   async leaseDueDeliveries(options: T.LeaseOptions): Promise<T.DeliveryRecord[]> {
     const { total, perWebhook } = leaseLimits(options.limit, options.perWebhookLimit)
     if (total === 0 || perWebhook === 0) return []
-    const { rows } = await this.#db.query<DeliveryRow & { rank: number; head: number }>(
+    const { rows } = await this.db.query<DeliveryRow & { rank: number; head: number }>(
       'lease',
       LEASE,
       [
@@ -376,7 +293,7 @@ export class PostgresStore implements T.Store {
   async releaseLeases(owner: string, ids: readonly string[]): Promise<number> {
     const storableIds = ids.filter(storable)
     if (storableIds.length === 0) return 0
-    const { rowCount } = await this.#db.query(
+    const { rowCount } = await this.db.query(
       'release-leases',
       `UPDATE deliveries SET lease_owner = NULL, lease_until = NULL, due_at = next_attempt_at
        WHERE id = ANY($1::text[]) AND status = 'pending' AND lease_owner = $2`,
@@ -387,7 +304,7 @@ export class PostgresStore implements T.Store {
 
   async getDelivery(id: string): Promise<T.DeliveryDetail | null> {
     if (!storable(id)) return null
-    const { rows } = await this.#db.query<DeliveryRow & { history: string }>(
+    const { rows } = await this.db.query<DeliveryRow & { history: string }>(
       'get-delivery',
       `SELECT ${DELIVERY_COLUMNS}, history FROM deliveries WHERE id = $1`,
       [id],
@@ -399,7 +316,7 @@ export class PostgresStore implements T.Store {
     const limit = Math.max(0, Math.floor(query.limit))
     if (!filtersStorable(query)) return []
     const filters = deliveryFilters(query, (n) => `$${n}`)
-    const { rows } = await this.#db.query<DeliveryRow>(
+    const { rows } = await this.db.query<DeliveryRow>(
       `list-deliveries:${filters.key}`,
       `SELECT ${DELIVERY_COLUMNS} FROM deliveries ${filters.where}
        ORDER BY seq DESC LIMIT $${filters.values.length + 1}`,
@@ -410,7 +327,7 @@ export class PostgresStore implements T.Store {
 
   async retryDelivery(id: string, now: number): Promise<T.DeliveryRecord | null> {
     if (!storable(id)) return null
-    return this.#db.transaction(async (client) => {
+    return this.db.transaction(async (client) => {
       const { rows } = await client.query<DeliveryRow>(
         `SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE id = $1 FOR UPDATE`,
         [id],
@@ -436,14 +353,14 @@ export class PostgresStore implements T.Store {
   }
 
   async nextDueAt(): Promise<number | null> {
-    const { rows } = await this.#db.query<{ due: number | null }>('next-due-at', NEXT_DUE, [])
+    const { rows } = await this.db.query<{ due: number | null }>('next-due-at', NEXT_DUE, [])
     return rows[0]?.due ?? null
   }
 
   async countDeliveries(query: T.DeliveryCountQuery = {}): Promise<number> {
     if (!filtersStorable(query)) return 0
     const filters = deliveryFilters(query, (n) => `$${n}`)
-    const { rows } = await this.#db.query<{ n: number }>(
+    const { rows } = await this.db.query<{ n: number }>(
       `count-deliveries:${filters.key}`,
       `SELECT count(*) AS n FROM deliveries ${filters.where}`,
       filters.values,
@@ -452,10 +369,10 @@ export class PostgresStore implements T.Store {
   }
 
   async ping(): Promise<void> {
-    await this.#db.ping()
+    await this.db.ping()
   }
 
   async close(): Promise<void> {
-    await this.#db.end()
+    await this.db.end()
   }
 }

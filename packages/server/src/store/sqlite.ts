@@ -1,4 +1,4 @@
-import type { Bot, Model, Webhook } from '@joon/core'
+import type { Bot } from '@joon/core'
 import { isVersionNumber, ParsedBots, toVersionInfo } from './bots.js'
 import {
   CONVERSATION_COLUMNS,
@@ -27,6 +27,7 @@ import {
   toRecord,
 } from './deliveries.js'
 import type { SqliteStoreOptions } from './options.js'
+import { SqliteCatalog } from './sqlite-catalog.js'
 import type { SqliteDatabase, SqliteStatement } from './sqlite-driver.js'
 import { openMigrated, prepareStatements } from './sqlite-sql.js'
 import { Transactions } from './sqlite-transactions.js'
@@ -54,9 +55,8 @@ type Statement<P extends unknown[], R = unknown> = SqliteStatement<P, R>
  * leases, attempts) are group-committed: those issued in the same turn of the event loop
  * share one transaction, each in its own savepoint (see `Transactions.grouped`).
  */
-export class SqliteStore implements T.Store {
+export class SqliteStore extends SqliteCatalog implements T.Store {
   readonly #db: SqliteDatabase
-  readonly #sql: ReturnType<typeof prepareStatements>
   readonly #parsedBots = new ParsedBots()
   readonly #listStatements = new Map<string, Statement<(string | number)[], DeliveryRow>>()
   readonly #countStatements = new Map<string, Statement<string[], { n: number }>>()
@@ -64,12 +64,10 @@ export class SqliteStore implements T.Store {
     string,
     Statement<(string | number)[], ConversationRow & { id: string }>
   >()
-  readonly #tx: Transactions
 
   private constructor(db: SqliteDatabase) {
+    super(prepareStatements(db), new Transactions(db))
     this.#db = db
-    this.#sql = prepareStatements(db)
-    this.#tx = new Transactions(db)
   }
 
   /** Opens (creating directories and the file if needed) and migrates a database file. */
@@ -80,11 +78,11 @@ export class SqliteStore implements T.Store {
   async putBot(bot: Bot, input: T.BotVersionInput = { source: 'api' }): Promise<T.PutBotResult> {
     const data = JSON.stringify(bot)
     const savedAt = input.savedAt ?? Date.now()
-    return this.#tx.write(() => {
-      const created = this.#sql.botExists.get(bot.id) === undefined
-      const version = (this.#sql.lastVersion.get(bot.id)?.last_version ?? 0) + 1
-      this.#sql.putCounter.run(bot.id, version)
-      this.#sql.insertVersion.run(
+    return this.tx.write(() => {
+      const created = this.sql.botExists.get(bot.id) === undefined
+      const version = (this.sql.lastVersion.get(bot.id)?.last_version ?? 0) + 1
+      this.sql.putCounter.run(bot.id, version)
+      this.sql.insertVersion.run(
         bot.id,
         version,
         data,
@@ -93,7 +91,7 @@ export class SqliteStore implements T.Store {
         savedAt,
         bot.blocks.length,
       )
-      this.#sql.putBot.run(bot.id, version)
+      this.sql.putBot.run(bot.id, version)
       return { created, version }
     })
   }
@@ -103,8 +101,8 @@ export class SqliteStore implements T.Store {
   }
 
   async getLatestBot(id: string): Promise<T.VersionedBot | null> {
-    return this.#tx.read(() => {
-      const row = this.#sql.getBot.get(id)
+    return this.tx.read(() => {
+      const row = this.sql.getBot.get(id)
       const bot = row ? this.#version(id, row.version) : null
       return bot && row ? { bot, version: row.version } : null
     })
@@ -113,94 +111,37 @@ export class SqliteStore implements T.Store {
   async getBotVersion(id: string, version: number): Promise<Bot | null> {
     if (!isVersionNumber(version)) return null
     // The probe sees a delete made by another process, which the cache cannot.
-    return this.#sql.versionExists.get(id, version) ? this.#version(id, version) : null
+    return this.sql.versionExists.get(id, version) ? this.#version(id, version) : null
   }
 
   #version(id: string, version: number): Bot | null {
     const cached = this.#parsedBots.get(id, version)
     if (cached) return cached
-    const row = this.#sql.getVersion.get(id, version)
+    const row = this.sql.getVersion.get(id, version)
     return row ? this.#parsedBots.parse(id, version, row.data) : null
   }
 
   async listBotVersions(id: string): Promise<T.BotVersionInfo[]> {
-    return this.#sql.listVersions.all(id).map(toVersionInfo)
+    return this.sql.listVersions.all(id).map(toVersionInfo)
   }
 
   async countLiveConversations(botId: string): Promise<T.LiveConversations> {
-    return tallyLive(this.#sql.countLive.all(botId))
+    return tallyLive(this.sql.countLive.all(botId))
   }
 
   async listBots(): Promise<Bot[]> {
-    return this.#sql.listBots
+    return this.sql.listBots
       .all()
       .map((row) => this.#parsedBots.parse(row.id, row.version, row.data))
   }
 
   async deleteBot(id: string): Promise<boolean> {
     this.#parsedBots.delete(id)
-    return this.#tx.write(() => {
-      if (this.#sql.deleteBot.run(id).changes === 0) return false
-      this.#sql.deleteVersions.run(id)
+    return this.tx.write(() => {
+      if (this.sql.deleteBot.run(id).changes === 0) return false
+      this.sql.deleteVersions.run(id)
       return true
     })
-  }
-
-  async putWebhook(webhook: Webhook): Promise<T.PutResult> {
-    return this.#tx.write(() => {
-      const created = this.#sql.webhookExists.get(webhook.name) === undefined
-      this.#sql.putWebhook.run(webhook.name, JSON.stringify(webhook))
-      this.#sql.addHealth.run(webhook.name)
-      return { created }
-    })
-  }
-
-  async getWebhook(name: string): Promise<Webhook | null> {
-    const row = this.#sql.getWebhook.get(name)
-    return row ? (JSON.parse(row.data) as Webhook) : null
-  }
-
-  async listWebhooks(): Promise<Webhook[]> {
-    return this.#sql.listWebhooks.all().map((row) => JSON.parse(row.data) as Webhook)
-  }
-
-  async deleteWebhook(name: string): Promise<boolean> {
-    return this.#tx.write(() => {
-      this.#sql.deleteHealth.run(name)
-      return this.#sql.deleteWebhook.run(name).changes > 0
-    })
-  }
-
-  async listWebhookHealth(): Promise<T.WebhookHealth[]> {
-    return this.#sql.listHealth.all().map(toHealth)
-  }
-
-  async getWebhookHealth(name: string): Promise<T.WebhookHealth | null> {
-    return this.#tx.read(() => {
-      const row = this.#sql.getHealth.get(name)
-      return row ? toHealth(row) : null
-    })
-  }
-
-  async putModel(model: Model): Promise<T.PutResult> {
-    return this.#tx.write(() => {
-      const created = this.#sql.modelExists.get(model.name) === undefined
-      this.#sql.putModel.run(model.name, JSON.stringify(model))
-      return { created }
-    })
-  }
-
-  async getModel(name: string): Promise<Model | null> {
-    const row = this.#sql.getModel.get(name)
-    return row ? (JSON.parse(row.data) as Model) : null
-  }
-
-  async listModels(): Promise<Model[]> {
-    return this.#sql.listModels.all().map((row) => JSON.parse(row.data) as Model)
-  }
-
-  async deleteModel(name: string): Promise<boolean> {
-    return this.#sql.deleteModel.run(name).changes > 0
   }
 
   async createConversation(
@@ -208,10 +149,10 @@ export class SqliteStore implements T.Store {
     outbox: readonly T.NewDelivery[] = [],
   ): Promise<void> {
     const state = JSON.stringify(conversation.state)
-    return this.#tx.grouped(() => {
+    return this.tx.grouped(() => {
       const { id, botId, now } = conversation
       const live = liveBlockOf(conversation.state)
-      this.#sql.insertConversation.run(
+      this.sql.insertConversation.run(
         id,
         botId,
         conversation.botVersion ?? null,
@@ -226,7 +167,7 @@ export class SqliteStore implements T.Store {
   }
 
   async getConversation(id: string): Promise<T.ConversationRecord | null> {
-    const row = this.#sql.getConversation.get(id)
+    const row = this.sql.getConversation.get(id)
     return row ? toConversation(id, row) : null
   }
 
@@ -241,9 +182,9 @@ export class SqliteStore implements T.Store {
     const state = JSON.stringify(update.state)
     const live = liveBlockOf(update.state)
     const reached = reachedText(update.reached)
-    return this.#tx.grouped(() => {
+    return this.tx.grouped(() => {
       const { id, expectedVersion, now } = update
-      const { changes } = this.#sql.updateConversation.run(
+      const { changes } = this.sql.updateConversation.run(
         state,
         live,
         now,
@@ -281,53 +222,53 @@ export class SqliteStore implements T.Store {
 
   async funnel(botId: string, range: T.TimeRange = {}): Promise<T.FunnelCounts> {
     const args = [botId, range.since ?? EARLIEST, range.until ?? LATEST] as const
-    return this.#tx.read(() =>
+    return this.tx.read(() =>
       tallyFunnel(
-        this.#sql.funnelCount.get(...args)?.n ?? 0,
-        this.#sql.funnelReached.all(...args),
+        this.sql.funnelCount.get(...args)?.n ?? 0,
+        this.sql.funnelReached.all(...args),
         range.since === undefined && range.until === undefined
-          ? this.#sql.funnelLiveAll.all(botId)
-          : this.#sql.funnelLive.all(...args),
+          ? this.sql.funnelLiveAll.all(botId)
+          : this.sql.funnelLive.all(...args),
       ),
     )
   }
 
   async deleteConversation(id: string): Promise<boolean> {
-    return this.#tx.write(() => {
-      if (this.#sql.deleteConversation.run(id).changes === 0) return false
-      this.#sql.deleteDeliveriesOf.run(id)
+    return this.tx.write(() => {
+      if (this.sql.deleteConversation.run(id).changes === 0) return false
+      this.sql.deleteDeliveriesOf.run(id)
       return true
     })
   }
 
   async deleteStaleConversations(before: number, limit: number): Promise<number> {
-    return this.#tx.write(() => {
-      this.#sql.purgeRetained.run()
-      this.#sql.forgetRetained.run()
-      const stale = this.#sql.staleConversations.all(before, before, Math.max(0, Math.floor(limit)))
+    return this.tx.write(() => {
+      this.sql.purgeRetained.run()
+      this.sql.forgetRetained.run()
+      const stale = this.sql.staleConversations.all(before, before, Math.max(0, Math.floor(limit)))
       for (const { id } of stale) {
-        this.#sql.retainPending.run(id)
-        this.#sql.deleteFinishedOf.run(id)
-        this.#sql.deleteConversation.run(id)
+        this.sql.retainPending.run(id)
+        this.sql.deleteFinishedOf.run(id)
+        this.sql.deleteConversation.run(id)
       }
       return stale.length
     })
   }
 
   async listRetainedDeliveries(): Promise<T.DeliveryDetail[]> {
-    return this.#sql.listRetained.all().map(toDetail)
+    return this.sql.listRetained.all().map(toDetail)
   }
 
   async deleteDeliveries(ids: readonly string[]): Promise<number> {
-    return this.#tx.write(() => {
+    return this.tx.write(() => {
       let deleted = 0
-      for (const id of ids) deleted += Number(this.#sql.deleteDelivery.run(id).changes)
+      for (const id of ids) deleted += Number(this.sql.deleteDelivery.run(id).changes)
       return deleted
     })
   }
 
   async recordDelivery(delivery: T.NewDelivery, alerts?: T.OutcomeAlerts): Promise<void> {
-    return this.#tx.grouped(() => {
+    return this.tx.grouped(() => {
       this.#insertDelivery(delivery)
       const outcome = deliveryOutcome(delivery)
       if (outcome) this.#countOutcome(delivery.webhook, outcome, alerts)
@@ -339,38 +280,38 @@ export class SqliteStore implements T.Store {
     if (total === 0 || perWebhook === 0) return []
     const { now, owner } = options
     const leaseUntil = now + options.leaseMs
-    return this.#tx.grouped(() => {
+    return this.tx.grouped(() => {
       const queues: (T.DeliveryRecord & { seq: number })[][] = []
       const skip = new Set(options.skipWebhooks)
-      for (let hook = this.#sql.firstPendingWebhook.get(); hook; ) {
+      for (let hook = this.sql.firstPendingWebhook.get(); hook; ) {
         if (!skip.has(hook.name)) {
-          const rows = this.#sql.dueOfWebhook.all(hook.name, now, perWebhook)
+          const rows = this.sql.dueOfWebhook.all(hook.name, now, perWebhook)
           if (rows.length > 0) queues.push(rows.map((row) => ({ ...toRecord(row), seq: row.seq })))
         }
-        hook = this.#sql.nextPendingWebhook.get(hook.name)
+        hook = this.sql.nextPendingWebhook.get(hook.name)
       }
       return roundRobin(queues, total).map(({ seq, ...record }) => {
-        this.#sql.lease.run(owner, leaseUntil, leaseUntil, seq)
+        this.sql.lease.run(owner, leaseUntil, leaseUntil, seq)
         return { ...record, leaseOwner: owner, leaseUntil }
       })
     })
   }
 
   async completeAttempt(completion: T.AttemptCompletion): Promise<boolean> {
-    return this.#tx.grouped(() => this.#complete(completion))
+    return this.tx.grouped(() => this.#complete(completion))
   }
 
   async releaseLeases(owner: string, ids: readonly string[]): Promise<number> {
-    return this.#tx.write(() => {
+    return this.tx.write(() => {
       let released = 0
-      for (const id of ids) released += Number(this.#sql.release.run(id, owner).changes)
+      for (const id of ids) released += Number(this.sql.release.run(id, owner).changes)
       return released
     })
   }
 
   #complete(completion: T.AttemptCompletion): boolean {
     const done = completed(completion)
-    const recorded = this.#sql.complete.get(
+    const recorded = this.sql.complete.get(
       done.status,
       done.attempt.status,
       done.attempt.error,
@@ -387,14 +328,14 @@ export class SqliteStore implements T.Store {
 
   /** Counts an outcome in its webhook's health and writes the alerts it brings. */
   #countOutcome(webhook: string, outcome: HealthOutcome, alerts: T.OutcomeAlerts | undefined) {
-    const row = this.#sql.getHealth.get(webhook)
+    const row = this.sql.getHealth.get(webhook)
     const writes = outcomeWrites(row ? toHealth(row) : null, outcome, alerts)
-    if (writes.health) this.#sql.setHealth.run(...healthValues(writes.health))
+    if (writes.health) this.sql.setHealth.run(...healthValues(writes.health))
     for (const alert of writes.alerts) this.#insertDelivery(alert)
   }
 
   async getDelivery(id: string): Promise<T.DeliveryDetail | null> {
-    const row = this.#sql.getDeliveryDetail.get(id)
+    const row = this.sql.getDeliveryDetail.get(id)
     return row ? toDetail(row) : null
   }
 
@@ -416,24 +357,24 @@ export class SqliteStore implements T.Store {
   }
 
   async retryDelivery(id: string, now: number): Promise<T.DeliveryRecord | null> {
-    return this.#tx.write(() => {
-      const row = this.#sql.getDelivery.get(id)
+    return this.tx.write(() => {
+      const row = this.sql.getDelivery.get(id)
       if (!row) return null
       const change = retried(toRecord(row), now)
       if (!change) return toRecord(row)
       const { status, nextAttemptAt, dueAt, leaseOwner, leaseUntil } = change
-      this.#sql.retry.run(status, nextAttemptAt, dueAt, leaseOwner, leaseUntil, row.seq)
+      this.sql.retry.run(status, nextAttemptAt, dueAt, leaseOwner, leaseUntil, row.seq)
       return { ...toRecord(row), status, nextAttemptAt, leaseOwner, leaseUntil }
     })
   }
 
   async nextDueAt(): Promise<number | null> {
-    return this.#tx.read(() => {
+    return this.tx.read(() => {
       let earliest: number | null = null
-      for (let hook = this.#sql.firstPendingWebhook.get(); hook; ) {
-        const due = this.#sql.firstDueOfWebhook.get(hook.name)?.due ?? null
+      for (let hook = this.sql.firstPendingWebhook.get(); hook; ) {
+        const due = this.sql.firstDueOfWebhook.get(hook.name)?.due ?? null
         if (due !== null && (earliest === null || due < earliest)) earliest = due
-        hook = this.#sql.nextPendingWebhook.get(hook.name)
+        hook = this.sql.nextPendingWebhook.get(hook.name)
       }
       return earliest
     })
@@ -452,12 +393,12 @@ export class SqliteStore implements T.Store {
   }
 
   async ping(): Promise<void> {
-    this.#sql.ping.get()
+    this.sql.ping.get()
   }
 
   async close(): Promise<void> {
     if (!this.#db.isOpen) return
-    this.#tx.flush()
+    this.tx.flush()
     try {
       this.#db.exec('PRAGMA optimize')
     } finally {
@@ -466,6 +407,6 @@ export class SqliteStore implements T.Store {
   }
 
   #insertDelivery(delivery: T.NewDelivery) {
-    this.#sql.insertDelivery.run(...insertValues(delivery, (value) => (value ? 1 : 0)))
+    this.sql.insertDelivery.run(...insertValues(delivery, (value) => (value ? 1 : 0)))
   }
 }
