@@ -143,6 +143,53 @@ describe('connection limits', () => {
     expect(server.output()).toContain('"event":"http.connections_refused"')
   }, 30_000)
 
+  it('cuts 1,000 sockets dripping their bodies a byte at a time once the body timeout passes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'joon-drip-'))
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
+    await mkdir(join(dir, 'bots'))
+    writeFileSync(join(dir, 'bots', 'lead-gen.json'), JSON.stringify(leadGenBot))
+    writeFileSync(
+      join(dir, 'webhooks.json'),
+      JSON.stringify([{ name: 'crm', url: 'https://crm.example.com/hooks' }]),
+    )
+    const server = await startJoon([
+      ...['--data', join(dir, 'joon.db'), '--bots', join(dir, 'bots')],
+      ...['--webhooks', join(dir, 'webhooks.json')],
+      ...['--headers-timeout', '2s', '--body-timeout', '2s'],
+    ])
+    cleanups.push(() => server.kill())
+    const port = Number(new URL(server.url).port)
+    // 100 from each of 10 addresses (under the per-address cap), each announcing a body and
+    // sending one byte of it every 200 ms: a byte keeps arriving, the body never does.
+    const drips: Attempt[] = []
+    const timers: NodeJS.Timeout[] = []
+    cleanups.push(() => {
+      for (const timer of timers) clearInterval(timer)
+      for (const drip of drips) drip.socket.destroy()
+    })
+    for (let i = 0; i < 1_000; i++) {
+      const drip = halfSent(port, `127.0.0.${10 + (i % 10)}`, HALF_BODY)
+      timers.push(
+        setInterval(() => {
+          if (!drip.socket.destroyed) drip.socket.write(' ')
+        }, 200),
+      )
+      drips.push(drip)
+    }
+    // Meanwhile everyone else is answered.
+    const health = await fetch(`${server.url}/healthz`)
+    expect(health.status).toBe(200)
+    await closedCount(drips, drips.length)
+    const cut = drips.filter((drip) => drip.received.startsWith('HTTP/1.1 408'))
+    expect(cut.length).toBe(drips.length)
+    const started = await fetch(`${server.url}/api/v1/bots/lead-gen/conversations`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    })
+    expect(started.status).toBe(201)
+  }, 30_000)
+
   it('behind a trusted proxy, caps requests in flight per forwarded address', async () => {
     const server: RunningServer = await startNodeServer({
       store: new MemoryStore(),
