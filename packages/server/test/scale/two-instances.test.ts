@@ -423,7 +423,9 @@ describe('several `joon serve` instances on one PostgreSQL database', () => {
       'conversations',
       'deliveries',
       'joon_schema',
+      'models',
       'retained_deliveries',
+      'webhook_health',
       'webhooks',
     ])
     const versions = await db.query<{ version: number }>('SELECT version FROM joon_schema')
