@@ -1,15 +1,28 @@
 import type { Model, Webhook } from '@joon/core'
 import { DELETE_WEBHOOK, GET_HEALTH, LIST_HEALTH, PUT_WEBHOOK } from './postgres-health.js'
-import { type Statements, storable } from './postgres-statements.js'
+import { storable } from './postgres-statements.js'
 import type * as T from './types.js'
 import { type HealthRow, toHealth } from './webhook-health.js'
+
+/**
+ * What the catalog needs of the store's `Statements`, typed without pg's types: the public
+ * declarations of `PostgresStore` must not need `pg` (a project on SQLite has none).
+ */
+interface CatalogStatements {
+  query<R extends object>(
+    name: string,
+    text: string,
+    values: unknown[],
+  ): Promise<{ rows: R[]; rowCount: number | null }>
+  put(table: 'models', key: 'name', id: string, data: string): Promise<T.PutResult>
+}
 
 /**
  * What the PostgreSQL store keeps beside conversations and deliveries: webhooks with their
  * health, and models. `PostgresStore` extends it, on the same statements.
  */
 export abstract class PostgresCatalog {
-  protected constructor(protected readonly db: Statements) {}
+  protected constructor(protected readonly db: CatalogStatements) {}
 
   async putWebhook(webhook: Webhook): Promise<T.PutResult> {
     const { rows } = await this.db.query<{ created: boolean }>('put-webhook', PUT_WEBHOOK, [

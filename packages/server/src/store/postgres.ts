@@ -60,11 +60,14 @@ export class PostgresStore extends PostgresCatalog implements T.Store {
   readonly #parsedBots = new ParsedBots()
   /** The latest version last seen per bot: `getLatestBot` skips the text when it still is. */
   readonly #latest = new Map<string, number>()
+  readonly #db: Statements
   readonly #turns: TurnStatements
 
   private constructor(pool: pg.Pool) {
-    super(new Statements(pool))
-    this.#turns = new TurnStatements(this.db)
+    const db = new Statements(pool)
+    super(db)
+    this.#db = db
+    this.#turns = new TurnStatements(db)
   }
 
   /** Connects, and migrates the schema (safely when several instances start at once). */
@@ -75,7 +78,7 @@ export class PostgresStore extends PostgresCatalog implements T.Store {
   async putBot(bot: Bot, input: T.BotVersionInput = { source: 'api' }): Promise<T.PutBotResult> {
     const { source, file = null, savedAt = Date.now() } = input
     const values = [bot.id, JSON.stringify(bot), source, file, savedAt, bot.blocks.length]
-    const { rows } = await this.db.query<PutBotRow>('put-bot', PUT_BOT, values)
+    const { rows } = await this.#db.query<PutBotRow>('put-bot', PUT_BOT, values)
     const row = rows[0]!
     return { created: row.created, version: row.version }
   }
@@ -102,7 +105,7 @@ export class PostgresStore extends PostgresCatalog implements T.Store {
     const cached = this.#parsedBots.get(id, version)
     // One round trip either way; the text only when it is not cached. The lookup also sees a
     // delete made by another instance, which the cache cannot.
-    const { rows } = await this.db.query<{ data: string | null }>(
+    const { rows } = await this.#db.query<{ data: string | null }>(
       'get-bot-version',
       `SELECT CASE WHEN $3::boolean THEN NULL ELSE data END AS data FROM bot_versions
        WHERE bot_id = $1 AND version = $2`,
@@ -115,7 +118,7 @@ export class PostgresStore extends PostgresCatalog implements T.Store {
 
   async listBotVersions(id: string): Promise<T.BotVersionInfo[]> {
     if (!storable(id)) return []
-    const { rows } = await this.db.query<BotVersionRow>(
+    const { rows } = await this.#db.query<BotVersionRow>(
       'list-bot-versions',
       'SELECT version, saved_at, source, file, blocks FROM bot_versions WHERE bot_id = $1 ORDER BY version DESC',
       [id],
@@ -125,7 +128,7 @@ export class PostgresStore extends PostgresCatalog implements T.Store {
 
   async countLiveConversations(botId: string): Promise<T.LiveConversations> {
     if (!storable(botId)) return tallyLive([])
-    const { rows } = await this.db.query<{ version: number | null; block: string; n: number }>(
+    const { rows } = await this.#db.query<{ version: number | null; block: string; n: number }>(
       'count-live',
       `SELECT bot_version AS version, live_block AS block, count(*)::integer AS n
        FROM conversations WHERE bot_id = $1 AND live_block IS NOT NULL
@@ -136,7 +139,7 @@ export class PostgresStore extends PostgresCatalog implements T.Store {
   }
 
   async listBots(): Promise<Bot[]> {
-    const { rows } = await this.db.query<{ id: string; version: number; data: string }>(
+    const { rows } = await this.#db.query<{ id: string; version: number; data: string }>(
       'list-bots',
       LIST_BOTS,
       [],
@@ -147,7 +150,7 @@ export class PostgresStore extends PostgresCatalog implements T.Store {
   async deleteBot(id: string): Promise<boolean> {
     this.#parsedBots.delete(id)
     if (!storable(id)) return false
-    const { rows } = await this.db.query<{ n: number }>(
+    const { rows } = await this.#db.query<{ n: number }>(
       'delete-bot',
       `WITH gone AS (DELETE FROM bots WHERE id = $1 RETURNING id),
        versions AS (DELETE FROM bot_versions WHERE bot_id IN (SELECT id FROM gone))
@@ -197,7 +200,7 @@ export class PostgresStore extends PostgresCatalog implements T.Store {
         id: 'id COLLATE "C"',
         contains: (column, p) => `strpos(lower(${column}), ${p}) > 0`,
       })
-      const { rows } = await this.db.query<ConversationRow & { id: string }>(
+      const { rows } = await this.#db.query<ConversationRow & { id: string }>(
         `list-conversations:${filters.key}`,
         `SELECT id, ${CONVERSATION_COLUMNS} FROM conversations ${filters.where}
          ${filters.order} LIMIT $${filters.values.length + 1}`,
@@ -212,16 +215,16 @@ export class PostgresStore extends PostgresCatalog implements T.Store {
     const args = [botId, range.since ?? EARLIEST, range.until ?? LATEST]
     type Tally = { block: string; n: number }
     const [count, reached, live] = await Promise.all([
-      this.db.query<{ n: number }>('funnel-count', FUNNEL_COUNT, args),
-      this.db.query<Tally>('funnel-reached', FUNNEL_REACHED, args),
-      this.db.query<Tally>('funnel-live', FUNNEL_LIVE, args),
+      this.#db.query<{ n: number }>('funnel-count', FUNNEL_COUNT, args),
+      this.#db.query<Tally>('funnel-reached', FUNNEL_REACHED, args),
+      this.#db.query<Tally>('funnel-live', FUNNEL_LIVE, args),
     ])
     return tallyFunnel(count.rows[0]?.n ?? 0, reached.rows, live.rows)
   }
 
   async deleteConversation(id: string): Promise<boolean> {
     if (!storable(id)) return false
-    const { rows } = await this.db.query<{ n: number }>(
+    const { rows } = await this.#db.query<{ n: number }>(
       'delete-conversation',
       DELETE_CONVERSATION,
       [id],
@@ -230,7 +233,7 @@ export class PostgresStore extends PostgresCatalog implements T.Store {
   }
 
   async deleteStaleConversations(before: number, limit: number): Promise<number> {
-    const { rows } = await this.db.query<{ n: number }>('delete-stale', DELETE_STALE, [
+    const { rows } = await this.#db.query<{ n: number }>('delete-stale', DELETE_STALE, [
       before,
       Math.max(0, Math.floor(limit)),
     ])
@@ -238,7 +241,7 @@ export class PostgresStore extends PostgresCatalog implements T.Store {
   }
 
   async listRetainedDeliveries(): Promise<T.DeliveryDetail[]> {
-    const { rows } = await this.db.query<DeliveryRow & { history: string }>(
+    const { rows } = await this.#db.query<DeliveryRow & { history: string }>(
       'list-retained',
       `SELECT ${DELIVERY_COLUMNS}, history FROM deliveries
        WHERE id IN (SELECT id FROM retained_deliveries) ORDER BY seq`,
@@ -250,7 +253,7 @@ export class PostgresStore extends PostgresCatalog implements T.Store {
   async deleteDeliveries(ids: readonly string[]): Promise<number> {
     const storableIds = ids.filter(storable)
     if (storableIds.length === 0) return 0
-    const { rowCount } = await this.db.query(
+    const { rowCount } = await this.#db.query(
       'delete-deliveries',
       'DELETE FROM deliveries WHERE id = ANY($1::text[])',
       [storableIds],
@@ -260,14 +263,14 @@ export class PostgresStore extends PostgresCatalog implements T.Store {
 
   async recordDelivery(delivery: T.NewDelivery, alerts?: T.OutcomeAlerts): Promise<void> {
     const finished = recordFinishedParams(delivery, alerts)
-    if (finished) await this.db.write('record-finished', RECORD_FINISHED, finished)
-    else await this.db.write('record-delivery', RECORD_DELIVERY, outboxParams([delivery]))
+    if (finished) await this.#db.write('record-finished', RECORD_FINISHED, finished)
+    else await this.#db.write('record-delivery', RECORD_DELIVERY, outboxParams([delivery]))
   }
 
   async leaseDueDeliveries(options: T.LeaseOptions): Promise<T.DeliveryRecord[]> {
     const { total, perWebhook } = leaseLimits(options.limit, options.perWebhookLimit)
     if (total === 0 || perWebhook === 0) return []
-    const { rows } = await this.db.query<DeliveryRow & { rank: number; head: number }>(
+    const { rows } = await this.#db.query<DeliveryRow & { rank: number; head: number }>(
       'lease',
       LEASE,
       [
@@ -293,7 +296,7 @@ export class PostgresStore extends PostgresCatalog implements T.Store {
   async releaseLeases(owner: string, ids: readonly string[]): Promise<number> {
     const storableIds = ids.filter(storable)
     if (storableIds.length === 0) return 0
-    const { rowCount } = await this.db.query(
+    const { rowCount } = await this.#db.query(
       'release-leases',
       `UPDATE deliveries SET lease_owner = NULL, lease_until = NULL, due_at = next_attempt_at
        WHERE id = ANY($1::text[]) AND status = 'pending' AND lease_owner = $2`,
@@ -304,7 +307,7 @@ export class PostgresStore extends PostgresCatalog implements T.Store {
 
   async getDelivery(id: string): Promise<T.DeliveryDetail | null> {
     if (!storable(id)) return null
-    const { rows } = await this.db.query<DeliveryRow & { history: string }>(
+    const { rows } = await this.#db.query<DeliveryRow & { history: string }>(
       'get-delivery',
       `SELECT ${DELIVERY_COLUMNS}, history FROM deliveries WHERE id = $1`,
       [id],
@@ -316,7 +319,7 @@ export class PostgresStore extends PostgresCatalog implements T.Store {
     const limit = Math.max(0, Math.floor(query.limit))
     if (!filtersStorable(query)) return []
     const filters = deliveryFilters(query, (n) => `$${n}`)
-    const { rows } = await this.db.query<DeliveryRow>(
+    const { rows } = await this.#db.query<DeliveryRow>(
       `list-deliveries:${filters.key}`,
       `SELECT ${DELIVERY_COLUMNS} FROM deliveries ${filters.where}
        ORDER BY seq DESC LIMIT $${filters.values.length + 1}`,
@@ -327,7 +330,7 @@ export class PostgresStore extends PostgresCatalog implements T.Store {
 
   async retryDelivery(id: string, now: number): Promise<T.DeliveryRecord | null> {
     if (!storable(id)) return null
-    return this.db.transaction(async (client) => {
+    return this.#db.transaction(async (client) => {
       const { rows } = await client.query<DeliveryRow>(
         `SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE id = $1 FOR UPDATE`,
         [id],
@@ -353,14 +356,14 @@ export class PostgresStore extends PostgresCatalog implements T.Store {
   }
 
   async nextDueAt(): Promise<number | null> {
-    const { rows } = await this.db.query<{ due: number | null }>('next-due-at', NEXT_DUE, [])
+    const { rows } = await this.#db.query<{ due: number | null }>('next-due-at', NEXT_DUE, [])
     return rows[0]?.due ?? null
   }
 
   async countDeliveries(query: T.DeliveryCountQuery = {}): Promise<number> {
     if (!filtersStorable(query)) return 0
     const filters = deliveryFilters(query, (n) => `$${n}`)
-    const { rows } = await this.db.query<{ n: number }>(
+    const { rows } = await this.#db.query<{ n: number }>(
       `count-deliveries:${filters.key}`,
       `SELECT count(*) AS n FROM deliveries ${filters.where}`,
       filters.values,
@@ -369,10 +372,10 @@ export class PostgresStore extends PostgresCatalog implements T.Store {
   }
 
   async ping(): Promise<void> {
-    await this.db.ping()
+    await this.#db.ping()
   }
 
   async close(): Promise<void> {
-    await this.db.end()
+    await this.#db.end()
   }
 }
