@@ -193,7 +193,7 @@ describe.sequential('AI blocks and models, in Chromium through the real server',
     await expect
       .poll(() => problems.textContent())
       .toContain('model "nope" is not registered (registered: assistant)')
-    expect(await node(page, 'qualify').getAttribute('aria-label')).toMatch(/1 problem/)
+    await expect.poll(() => node(page, 'qualify').getAttribute('aria-label')).toMatch(/1 problem/)
     await node(page, 'qualify').click()
     expect(await settings(page).getByLabel('Model', { exact: true }).inputValue()).toBe('nope')
     await settings(page).getByLabel('Model', { exact: true }).selectOption('assistant')
