@@ -167,14 +167,23 @@ describe('connection limits', () => {
       for (const timer of timers) clearInterval(timer)
       for (const drip of drips) drip.socket.destroy()
     })
-    for (let i = 0; i < 1_000; i++) {
-      const drip = halfSent(port, `127.0.0.${10 + (i % 10)}`, HALF_BODY)
-      timers.push(
-        setInterval(() => {
-          if (!drip.socket.destroyed) drip.socket.write(' ')
-        }, 200),
-      )
-      drips.push(drip)
+    // Opened 100 at a time, so the listen backlog never overflows (that would refuse some).
+    for (let batch = 0; batch < 10; batch++) {
+      const opened: Promise<unknown>[] = []
+      for (let i = 0; i < 100; i++) {
+        const drip = halfSent(port, `127.0.0.${10 + (i % 10)}`, HALF_BODY)
+        opened.push(
+          new Promise((resolve) => drip.socket.once('connect', resolve).once('close', resolve)),
+        )
+        timers.push(
+          setInterval(() => {
+            // After the request's start, which goes out on connect.
+            if (!drip.socket.destroyed && !drip.socket.connecting) drip.socket.write(' ')
+          }, 200),
+        )
+        drips.push(drip)
+      }
+      await Promise.all(opened)
     }
     // Meanwhile everyone else is answered.
     const health = await fetch(`${server.url}/healthz`)
