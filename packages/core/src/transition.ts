@@ -7,7 +7,7 @@ import { answersAllowed, checkCollected, collectTool, modelMessages } from './ai
 import { matchChoice, validateAnswer } from './answer.js'
 import { blockIndex } from './bot-index.js'
 import { ruleHolds } from './condition.js'
-import { toJsonValue, utf8Length } from './json.js'
+import { toJsonValue } from './json.js'
 import { buildPayload } from './payload.js'
 import {
   type AiBlock,
@@ -23,12 +23,13 @@ import {
   type WebhookBlock,
 } from './schema.js'
 import { renderTemplateWith } from './template.js'
-import { transcriptOf } from './transcript.js'
+import { transcriptBytes } from './transcript.js'
 import {
   type AiEffect,
   type AiOutcome,
   type AiProgress,
   type ConversationState,
+  type EarlierMessages,
   type Effect,
   type Message,
   StepError,
@@ -49,12 +50,12 @@ export const MAX_BLOCKS_PER_STEP = 1000
 
 /**
  * Most messages a conversation holds, and most UTF-8 bytes of its transcript (the `Bot: …` /
- * `User: …` lines sent to webhooks). Every turn reads and writes the whole conversation, so
- * these bound its cost (and the size of each webhook payload). A conversation that reaches
- * either limit when it would next wait for the visitor ends with `CONVERSATION_LIMIT_NOTICE`
- * and the result's `guard` is `conversation_size`.
+ * `User: …` lines sent to webhooks). They bound what a conversation stores and the size of each
+ * webhook payload and model request. A conversation that reaches either limit when it would
+ * next wait for the visitor ends with `CONVERSATION_LIMIT_NOTICE` and the result's `guard` is
+ * `conversation_size`.
  */
-export const MAX_MESSAGES_PER_CONVERSATION = 2000
+export const MAX_MESSAGES_PER_CONVERSATION = 10_000
 export const MAX_TRANSCRIPT_BYTES = 512 * 1024
 
 /** The bot's last message in a conversation ended by its size. */
@@ -103,7 +104,7 @@ export function step(bot: Bot, state: ConversationState | null, event: StepEvent
     )
   }
   if (state.ended || state.at === null) throw new StepError('ended', 'The conversation has ended.')
-  const turn = new Turn(bot, state.context, state.messages, state.calls, state.ai)
+  const turn = new Turn(bot, state.context, state.messages, state.calls, state.ai, state.earlier)
   switch (event.type) {
     case 'reply':
       return turn.reply(state, typeof event.text === 'string' ? event.text : '')
@@ -173,6 +174,8 @@ class Turn {
     private calls: number,
     /** The `ai` block's progress while one holds the conversation. */
     private ai: AiProgress | undefined = undefined,
+    /** Messages before `earlierMessages` that the host keeps apart. */
+    private readonly earlier: EarlierMessages | undefined = undefined,
   ) {
     this.index = blockIndex(bot)
     this.context = context
@@ -269,7 +272,7 @@ class Turn {
       callId: callIdOf(this.calls),
       blockId: block.id,
       model: block.model,
-      messages: modelMessages(this.render(block.instructions), this.messages(), note),
+      messages: modelMessages(this.render(block.instructions), this.transcript(), note),
       ...(block.collect ? { tool: collectTool(block.collect) } : {}),
     }
     return this.finish(block.id, 'ai', null)
@@ -353,15 +356,16 @@ class Turn {
   }
 
   private tooLong(): boolean {
-    const messages = this.earlierMessages.length + this.newMessages.length
+    const apart = this.earlier ?? { messages: 0, bytes: 0 }
+    const messages = apart.messages + this.earlierMessages.length + this.newMessages.length
     if (messages >= MAX_MESSAGES_PER_CONVERSATION) return true
     // A UTF-16 unit is at most 3 UTF-8 bytes and a line adds at most 7 (`User: `, `\n`): the
     // exact count is only needed near the limit.
     let units = 0
     for (const message of this.earlierMessages) units += message.text.length + 7
     for (const message of this.newMessages) units += message.text.length + 7
-    if (units * 3 <= MAX_TRANSCRIPT_BYTES) return false
-    return utf8Length(transcriptOf({ messages: this.messages() })) > MAX_TRANSCRIPT_BYTES
+    if (apart.bytes + units * 3 <= MAX_TRANSCRIPT_BYTES) return false
+    return apart.bytes + transcriptBytes(this.messages()) > MAX_TRANSCRIPT_BYTES
   }
 
   private call(block: WebhookBlock): void {
@@ -372,7 +376,7 @@ class Turn {
       blockId: block.id,
       webhook: block.webhook,
       async: block.async,
-      body: buildPayload({ context: this.context, messages: this.messages() }),
+      body: buildPayload({ context: this.context, messages: this.transcript() }),
     })
   }
 
@@ -453,6 +457,17 @@ class Turn {
     return this.earlierMessages.concat(this.newMessages)
   }
 
+  /** Every message of the conversation, for a payload or a model's history. */
+  private transcript(): Message[] {
+    if (this.earlier && this.earlier.messages > 0) {
+      throw new StepError(
+        'transcript_needed',
+        `This step needs the ${this.earlier.messages} messages kept apart from the state.`,
+      )
+    }
+    return this.messages()
+  }
+
   private block(id: string): Block {
     const block = this.index.get(id)
     if (!block) throw new StepError('unknown_block', `Bot "${this.bot.id}" has no block "${id}".`)
@@ -478,6 +493,7 @@ class Turn {
       ended,
       context: this.ownContext ?? this.context.slice(),
       messages: this.messages(),
+      ...(this.earlier ? { earlier: this.earlier } : {}),
       calls: this.calls,
       ...(this.ai && at !== null ? { ai: this.ai } : {}),
     }

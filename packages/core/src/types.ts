@@ -19,11 +19,26 @@ export interface ConversationState {
   waiting: 'input' | 'webhook' | 'ai' | null
   ended: boolean
   context: [string, JsonValue][]
+  /** The transcript's messages, in order: all of them, or those after `earlier`. */
   messages: Message[]
+  /**
+   * Messages the host keeps apart from the state (a table, say) and that come before
+   * `messages`: how many, and the UTF-8 bytes of their transcript lines. Absent: none. `step`
+   * counts them toward the size limits and keeps this field as is; when it needs their text (a
+   * webhook payload, a model's history) it throws `StepError` `transcript_needed`, and the host
+   * calls it again with every message in `messages` and no `earlier`. So a turn that needs no
+   * transcript costs the same however long the conversation is.
+   */
+  earlier?: EarlierMessages
   /** Counts effects produced, so each one gets a stable `callId`. */
   calls: number
   /** While an `ai` block holds the conversation: its answers so far, and invalid collections. */
   ai?: AiProgress
+}
+
+export interface EarlierMessages {
+  messages: number
+  bytes: number
 }
 
 export interface AiProgress {
@@ -142,7 +157,7 @@ export type WebhookOutcome =
       variables?: [string, JsonValue][]
     }
 
-export type StepErrorCode = 'ended' | 'unexpected_event' | 'unknown_block'
+export type StepErrorCode = 'ended' | 'unexpected_event' | 'unknown_block' | 'transcript_needed'
 
 /** Thrown by `step` for events that do not fit the state (the host maps them to 409). */
 export class StepError extends Error {

@@ -33,7 +33,7 @@ function talk(text: string, max: number): { turns: number; last: StepResult } {
 
 describe('conversation limits', () => {
   it(`ends a conversation at ${MAX_MESSAGES_PER_CONVERSATION} messages, saying why`, () => {
-    const { turns, last } = talk('yes', 10_000)
+    const { turns, last } = talk('yes', MAX_MESSAGES_PER_CONVERSATION)
     expect(last.ended).toBe(true)
     expect(last.input).toBeNull()
     expect(last.guard).toBe('conversation_size')
@@ -61,7 +61,7 @@ describe('conversation limits', () => {
       ...state,
       messages: Array.from({ length: MAX_MESSAGES_PER_CONVERSATION - 3 }, (_, i) => ({
         from: i % 2 === 0 ? 'bot' : 'user',
-        text: 'x'.repeat(200),
+        text: 'x'.repeat(40),
       })),
     }
     const next = step(chatty, near, { type: 'reply', text: 'yes' })

@@ -1,9 +1,10 @@
 // How a turn's cost grows with the conversation: the time of one reply to a conversation that
-// already holds 10, 100, 1,000 or 1,990 messages (the limit is 2,000), through the app
-// (`createApp`, in-process: HTTP parsing, the SQLite store's read and write, the interpreter).
-// Each size is a batch of fresh conversations with that many messages, replied to once each;
-// sizes alternate within each round and the median round is kept. Prints one JSON line with the
-// microseconds a turn at each size and its ratio to the 10-message turn of the same run.
+// already holds 10, 1,000 or 9,950 messages (the limit is 10,000; 9,950 leaves room for the
+// replies a round makes), through the app (`createApp`, in-process: HTTP parsing, the SQLite
+// store's read and write, the interpreter). Each size is a batch of fresh conversations with
+// that many messages, replied to in turn (each gets BENCH_TURNS / 10 replies); sizes alternate
+// within each round and the median round is kept. Prints one JSON line with the microseconds a
+// turn at each size and its ratio to the 10-message turn of the same run.
 // BENCH_ROUNDS (default 5) rounds of BENCH_TURNS (default 200) replies a size.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -14,7 +15,8 @@ import { SqliteStore } from '../dist/store/sqlite.js'
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
 const TURNS = Number(process.env.BENCH_TURNS ?? 200)
-const SIZES = [10, 100, 1_000, 1_990]
+const SIZES = [10, 1_000, 9_950]
+const CONVERSATIONS = 10
 const bot = {
   id: 'chatty',
   start: 'ask',
@@ -38,10 +40,10 @@ try {
   const app = createApp({ store, rateLimit: 0 })
   const states = new Map(SIZES.map((size) => [size, stateOf(size)]))
   let next = 0
-  /** Microseconds a reply to a fresh conversation of `size` messages takes. */
+  /** Microseconds a reply to conversations of about `size` messages takes. */
   async function timeTurns(size) {
     const ids = []
-    for (let i = 0; i < TURNS; i++) {
+    for (let i = 0; i < CONVERSATIONS; i++) {
       const id = `c_growth_${next++}`
       await store.createConversation({
         id,
@@ -53,7 +55,8 @@ try {
       ids.push(id)
     }
     const started = performance.now()
-    for (const id of ids) {
+    for (let turn = 0; turn < TURNS; turn++) {
+      const id = ids[turn % CONVERSATIONS]
       const response = await app.request(`/api/v1/conversations/${id}/replies`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },

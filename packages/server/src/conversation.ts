@@ -16,6 +16,7 @@ import type { ModelCaller, ModelCallResult } from './ai/model-caller.js'
 import { ApiError, notFound } from './http/errors.js'
 import { timeOrderedId } from './ids.js'
 import type { Observer } from './metrics/observer.js'
+import { withMessages } from './store/conversations.js'
 import type { ConversationRecord, ConversationWithBot, NewDelivery, Store } from './store/types.js'
 
 /** Sends one webhook call; `createWebhookSender` (Node) and `createFetchSender` (edge) fit. */
@@ -129,8 +130,7 @@ async function reply(
   if (!bot) return endForGoneBot(deps, record, text)
   let result: StepResult
   try {
-    const event: StepEvent = { type: 'reply', text }
-    result = await turn(deps, bot, conversationId, record.state, event, listener)
+    result = await replyTurn(deps, bot, record, text, listener)
   } catch (error) {
     // Only a conversation not pinned to a version (none are since versions exist) can wait on
     // a block its bot no longer has: end it clearly rather than answer 409 forever.
@@ -154,6 +154,33 @@ async function reply(
   if (!saved) throw conflictError()
   if (outbox.length > 0) deps.onDeliveriesQueued?.()
   return replyOf(result)
+}
+
+/**
+ * Runs a reply on the state as stored: its messages are kept apart (`state.earlier`) and only
+ * read, in full, when the turn needs their text (a webhook payload, a model's history). The
+ * result's state holds the messages after `earlier`, as the store appends them.
+ */
+async function replyTurn(
+  deps: TurnDeps,
+  bot: Bot,
+  record: ConversationRecord,
+  text: string,
+  listener: TurnListener | undefined,
+): Promise<StepResult> {
+  const event: StepEvent = { type: 'reply', text }
+  try {
+    return await turn(deps, bot, record.id, record.state, event, listener)
+  } catch (error) {
+    if (!(error instanceof StepError && error.code === 'transcript_needed')) throw error
+  }
+  // `step` asks before it performs or shows anything, so running the turn again is safe.
+  const kept = await deps.store.getMessages(record.id)
+  const whole = withMessages(record.state, kept)
+  const result = await turn(deps, bot, record.id, whole, event, listener)
+  const { earlier } = record.state
+  const messages = result.state.messages.slice(kept.length)
+  return { ...result, state: { ...result.state, messages, ...(earlier ? { earlier } : {}) } }
 }
 
 /** Runs a turn of `botId`'s, telling `deps.observe` how it went and how long it took. */
@@ -262,7 +289,7 @@ async function turn(
     }
     return result
   } catch (error) {
-    if (!(error instanceof StepError)) throw error
+    if (!(error instanceof StepError) || error.code === 'transcript_needed') throw error
     if (error.code === 'ended') throw endedError()
     throw new ApiError(409, 'conflict', error.message)
   }

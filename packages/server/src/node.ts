@@ -38,6 +38,8 @@ export interface NodeServerOptions {
   /** Behind a reverse proxy: rate-limit by the first X-Forwarded-For address, not the socket's. */
   trustProxy?: boolean
   rateLimit?: number | undefined
+  /** Replies a minute to one conversation (default 120; 0: no limit). */
+  conversationRateLimit?: number | undefined
   /** Time a client has to send a request's headers (default 5 s); Node answers 408 after. */
   headersTimeoutMs?: number | undefined
   /** Time a client has to send a whole request, body included (default 10 s). */
@@ -123,6 +125,9 @@ export async function startNodeServer(options: NodeServerOptions): Promise<Runni
     modelCaller,
     ...(options.adminToken ? { adminToken: options.adminToken } : {}),
     ...(options.rateLimit !== undefined ? { rateLimit: options.rateLimit } : {}),
+    ...(options.conversationRateLimit !== undefined
+      ? { conversationRateLimit: options.conversationRateLimit }
+      : {}),
     clientAddress,
     allowPrivateUrls: options.allowPrivateUrls ?? false,
     ...((await loadWidget()) ?? {}),

@@ -3,6 +3,7 @@ import { Hono } from 'hono'
 import * as z from 'zod'
 import type { TurnDeps } from '../conversation.js'
 import { refusedUrlHost } from '../net/address-guard.js'
+import { getWholeConversation } from '../store/conversations.js'
 import type { BotSource, Store } from '../store/types.js'
 import { jsonBody } from './body.js'
 import { ApiError, invalidInput, notFound } from './errors.js'
@@ -478,7 +479,7 @@ export function adminRoutes({
       }),
       async (c) => {
         const id = c.req.param('id')
-        const found = await store.getConversationWithBot(id)
+        const found = await getWholeConversation(store, id)
         if (!found) throw notFound('Conversation', id)
         return c.json(adminConversationView(found.record, found.bot), 200)
       },

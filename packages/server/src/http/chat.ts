@@ -3,6 +3,7 @@ import { Hono } from 'hono'
 import { cors } from 'hono/cors'
 import type { z } from 'zod'
 import { replyToConversation, startConversation, type TurnDeps } from '../conversation.js'
+import { getWholeConversation } from '../store/conversations.js'
 import { jsonBody } from './body.js'
 import { ApiError, notFound } from './errors.js'
 import { describe } from './openapi.js'
@@ -119,7 +120,7 @@ export function chatRoutes({
       ),
       async (c) => {
         const id = c.req.param('id')
-        const found = await deps.store.getConversationWithBot(id)
+        const found = await getWholeConversation(deps.store, id)
         if (!found) throw notFound('Conversation', id)
         return c.json(conversationView(found.record, found.bot), 200)
       },

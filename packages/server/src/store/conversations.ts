@@ -1,4 +1,4 @@
-import type { Bot, ConversationState } from '@joon/core'
+import type { Bot, ConversationState, Message } from '@joon/core'
 import type {
   ConversationCursor,
   ConversationPage,
@@ -53,6 +53,58 @@ export function toConversation(id: string, row: ConversationRow): ConversationRe
     updatedAt: row.updated_at,
     reached: JSON.parse(row.reached) as string[],
   }
+}
+
+/**
+ * A state with the messages kept apart put back before its own: every message, no `earlier`.
+ * Only the first `earlier.messages` of `kept` belong to this state: any after them were
+ * appended since it was read. (A conversation stored before messages were kept apart holds
+ * them all in its state.)
+ */
+export function withMessages(
+  state: ConversationState,
+  kept: readonly Message[],
+): ConversationState {
+  if (state.earlier === undefined) return state
+  const { earlier, ...rest } = state
+  return { ...rest, messages: [...kept.slice(0, earlier.messages), ...state.messages] }
+}
+
+/** `getConversationWithBot` with every message in the state, for views. */
+export async function getWholeConversation(
+  store: Store,
+  id: string,
+): Promise<ConversationWithBot | null> {
+  const found = await store.getConversationWithBot(id)
+  if (!found) return null
+  const state = withMessages(found.record.state, await store.getMessages(id))
+  return { ...found, record: { ...found.record, state } }
+}
+
+/**
+ * A kept message as the SQL stores hold it, one row each: `data` is the message as JSON, which
+ * any text survives (PostgreSQL's text refuses U+0000) and `q` searches as it searches states.
+ */
+export interface MessageRow {
+  conversation_id: string
+  data: string
+}
+
+/** Kept messages by conversation, from rows in order. */
+export function messagesByConversation(rows: Iterable<MessageRow>): Map<string, Message[]> {
+  const byConversation = new Map<string, Message[]>()
+  for (const row of rows) {
+    const message = JSON.parse(row.data) as Message
+    const messages = byConversation.get(row.conversation_id)
+    if (messages) messages.push(message)
+    else byConversation.set(row.conversation_id, [message])
+  }
+  return byConversation
+}
+
+/** A message's `data` column. */
+export function messageData(message: Message): string {
+  return JSON.stringify({ from: message.from, text: message.text })
 }
 
 /** The `reached` column's text; null (keep the stored one) when not given. */
@@ -221,7 +273,11 @@ export function conversationFilters(
   }
   const prefilter = query.q === undefined ? null : searchPrefilter(query.q)
   if (prefilter !== null) {
-    clauses.push(sql.contains('state', bind(sql.pattern ? sql.pattern(prefilter) : prefilter)))
+    const pattern = sql.pattern ? sql.pattern(prefilter) : prefilter
+    clauses.push(
+      `(${sql.contains('state', bind(pattern))} OR EXISTS (SELECT 1 FROM conversation_messages m
+        WHERE m.conversation_id = conversations.id AND ${sql.contains('m.data', bind(pattern))}))`,
+    )
     shape.push('q')
   }
   return {

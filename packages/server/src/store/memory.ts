@@ -1,14 +1,16 @@
-import type { ConversationState } from '@joon/core'
+import { type ConversationState, type Message, setMessagesApart } from '@joon/core'
 import {
   type ConversationRow,
   collectPage,
   compareNewestFirst,
   liveBlockOf,
+  messageData,
   reachedText,
   tallyFunnel,
   tallyLive,
   toConversation,
   withBot,
+  withMessages,
 } from './conversations.js'
 import {
   completed,
@@ -45,6 +47,8 @@ export class MemoryStore extends MemoryCatalog implements T.Store {
   /** Live conversations by bot, each with its version and the block it waits on. */
   readonly #live = new Map<string, Map<string, { version: number | null; block: string }>>()
   readonly #conversations = new Map<string, ConversationRow>()
+  /** The messages kept apart from each conversation's state, as JSON (copies nobody can mutate). */
+  readonly #messages = new Map<string, string[]>()
   readonly #deliveries = new Map<string, MemoryDelivery>()
   /** Ids of pending deliveries by webhook, so leasing never walks finished ones. */
   readonly #pending = new Map<string, Set<string>>()
@@ -68,16 +72,18 @@ export class MemoryStore extends MemoryCatalog implements T.Store {
       throw conflictError('conversation')
     }
     const rows = this.#prepareDeliveries(outbox)
+    const apart = setMessagesApart(conversation.state)
     this.#conversations.set(conversation.id, {
       // A row as the SQL stores keep it; the state as JSON text, a copy nobody can mutate.
       bot_id: conversation.botId,
       bot_version: conversation.botVersion ?? null,
-      state: JSON.stringify(conversation.state),
+      state: JSON.stringify(apart.state),
       version: 1,
       created_at: conversation.now,
       updated_at: conversation.now,
       reached: reachedText(conversation.reached) ?? '[]',
     })
+    this.#messages.set(conversation.id, apart.messages.map(messageData))
     for (const row of rows) this.#insert(row)
     this.#setLive(conversation.id, this.#conversations.get(conversation.id)!, conversation.state)
   }
@@ -85,11 +91,26 @@ export class MemoryStore extends MemoryCatalog implements T.Store {
   async getConversation(id: string): Promise<T.ConversationRecord | null> {
     this.assertOpen()
     const stored = this.#conversations.get(id)
-    return stored === undefined ? null : toConversation(id, stored)
+    return stored === undefined ? null : this.#withMessages(toConversation(id, stored))
   }
 
   async getConversationWithBot(id: string): Promise<T.ConversationWithBot | null> {
-    return withBot(this, await this.getConversation(id))
+    this.assertOpen()
+    const stored = this.#conversations.get(id)
+    return withBot(this, stored === undefined ? null : toConversation(id, stored))
+  }
+
+  async getMessages(id: string): Promise<Message[]> {
+    this.assertOpen()
+    return this.#kept(id)
+  }
+
+  #kept(id: string): Message[] {
+    return (this.#messages.get(id) ?? []).map((data) => JSON.parse(data) as Message)
+  }
+
+  #withMessages(record: T.ConversationRecord): T.ConversationRecord {
+    return { ...record, state: withMessages(record.state, this.#kept(record.id)) }
   }
 
   async updateConversation(
@@ -100,7 +121,11 @@ export class MemoryStore extends MemoryCatalog implements T.Store {
     const stored = this.#conversations.get(update.id)
     if (stored === undefined || stored.version !== update.expectedVersion) return false
     const rows = this.#prepareDeliveries(outbox)
-    stored.state = JSON.stringify(update.state)
+    const apart = setMessagesApart(update.state)
+    const kept = update.state.earlier === undefined ? [] : (this.#messages.get(update.id) ?? [])
+    kept.push(...apart.messages.map(messageData))
+    this.#messages.set(update.id, kept)
+    stored.state = JSON.stringify(apart.state)
     stored.version += 1
     stored.updated_at = update.now
     stored.reached = reachedText(update.reached) ?? stored.reached
@@ -117,7 +142,7 @@ export class MemoryStore extends MemoryCatalog implements T.Store {
       if (query.botId !== undefined && row.bot_id !== query.botId) continue
       if (query.since !== undefined && row.created_at < query.since) continue
       if (query.until !== undefined && row.created_at >= query.until) continue
-      const record = toConversation(id, row)
+      const record = this.#withMessages(toConversation(id, row))
       if (query.ended !== undefined && record.state.ended !== query.ended) continue
       if (query.after && compareNewestFirst(query.after, record) >= 0) continue
       rows.push(record)
@@ -205,6 +230,7 @@ export class MemoryStore extends MemoryCatalog implements T.Store {
   /** Deletes a conversation and those of its deliveries `deletes` says go. */
   #drop(id: string, row: ConversationRow, deletes: (delivery: MemoryDelivery) => boolean) {
     this.#conversations.delete(id)
+    this.#messages.delete(id)
     const live = this.#live.get(row.bot_id)
     live?.delete(id)
     if (live?.size === 0) this.#live.delete(row.bot_id)
@@ -385,26 +411,17 @@ export class MemoryStore extends MemoryCatalog implements T.Store {
   }
 
   #setLive(id: string, stored: ConversationRow, state: ConversationState): void {
-    let live = this.#live.get(stored.bot_id)
+    const live = this.#live.get(stored.bot_id) ?? new Map()
     const block = liveBlockOf(state)
-    if (block === null) {
-      live?.delete(id)
-      if (live?.size === 0) this.#live.delete(stored.bot_id)
-      return
-    }
-    if (!live) {
-      live = new Map()
-      this.#live.set(stored.bot_id, live)
-    }
-    live.set(id, { version: stored.bot_version, block })
+    if (block === null) live.delete(id)
+    else live.set(id, { version: stored.bot_version, block })
+    if (live.size === 0) this.#live.delete(stored.bot_id)
+    else this.#live.set(stored.bot_id, live)
   }
 
   #pendingOf(webhook: string): Set<string> {
-    let ids = this.#pending.get(webhook)
-    if (!ids) {
-      ids = new Set()
-      this.#pending.set(webhook, ids)
-    }
+    const ids = this.#pending.get(webhook) ?? new Set<string>()
+    this.#pending.set(webhook, ids)
     return ids
   }
 }

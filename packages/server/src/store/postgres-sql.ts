@@ -216,6 +216,15 @@ export const MIGRATIONS: readonly string[] = [
   );
   INSERT INTO webhook_health (webhook) SELECT name FROM webhooks;
   `,
+  // Messages kept apart from the state, as on SQLite.
+  `
+  CREATE TABLE conversation_messages (
+    conversation_id text NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+    seq integer NOT NULL,
+    data text NOT NULL,
+    PRIMARY KEY (conversation_id, seq)
+  );
+  `,
 ]
 
 /** Any fixed number: every Joon instance on a database serializes its migrations on it. */

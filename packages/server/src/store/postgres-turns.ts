@@ -1,7 +1,9 @@
+import { type ConversationState, type MessagesApart, setMessagesApart } from '@joon/core'
 import {
   CONVERSATION_COLUMNS,
   type ConversationRow,
   liveBlockOf,
+  messageData,
   reachedText,
 } from './conversations.js'
 import { INSERT_COLUMNS } from './deliveries.js'
@@ -52,24 +54,30 @@ export class TurnStatements {
       return inOrder(ids, rows)
     })
     this.create = new Batches<Write<T.NewConversation>, void>(async (items) => {
+      const apart = items.map(({ conversation }) => setMessagesApart(conversation.state))
       const values = [
         items.map(({ conversation }) => conversation.id),
         items.map(({ conversation }) => conversation.botId),
-        items.map(({ conversation }) => JSON.stringify(conversation.state)),
+        apart.map(({ state }) => JSON.stringify(state)),
         items.map(({ conversation }) => conversation.now),
         items.map(({ conversation }) => conversation.botVersion ?? null),
         items.map(({ conversation }) => liveBlockOf(conversation.state)),
         items.map(({ conversation }) => reachedText(conversation.reached) ?? '[]'),
       ]
-      await db.write('create-conversations', CREATE, [...values, ...outboxOf(items)])
+      await db.write('create-conversations', CREATE, [
+        ...values,
+        ...outboxOf(items),
+        ...messagesOf(items, apart),
+      ])
       return items.map(() => undefined)
     })
     this.update = new Batches(
       async (items) => {
+        const apart = items.map(({ conversation }) => setMessagesApart(conversation.state))
         const values = [
           items.map(({ conversation }) => conversation.id),
           items.map(({ conversation }) => conversation.expectedVersion),
-          items.map(({ conversation }) => JSON.stringify(conversation.state)),
+          apart.map(({ state }) => JSON.stringify(state)),
           items.map(({ conversation }) => conversation.now),
           items.map(({ conversation }) => liveBlockOf(conversation.state)),
           items.map(({ conversation }) => reachedText(conversation.reached)),
@@ -77,6 +85,7 @@ export class TurnStatements {
         const { rows } = await db.write<{ id: string }>('update-conversations', UPDATE, [
           ...values,
           ...outboxOf(items),
+          ...messagesOf(items, apart),
         ])
         const saved = new Set(rows.map((row) => row.id))
         return items.map(({ conversation }) => saved.has(conversation.id))
@@ -111,9 +120,39 @@ function outboxOf(items: readonly Write<{ id: string }>[]): unknown[][] {
   return [owners, ...outboxParams(items.flatMap((item) => item.outbox))]
 }
 
-/** The outbox of each conversation `head` wrote, inserted by the same atomic statement. */
+/**
+ * The messages each write appends, as parallel arrays (conversation, position, data),
+ * then the conversations whose writes replace every kept message (a state without `earlier`),
+ * with the count they keep.
+ */
+function messagesOf(
+  items: readonly Write<{ id: string; state: ConversationState }>[],
+  apart: readonly MessagesApart[],
+): unknown[][] {
+  const columns: [string[], number[], string[]] = [[], [], []]
+  const replaced: [string[], number[]] = [[], []]
+  items.forEach(({ conversation }, i) => {
+    const { from, messages } = apart[i] ?? { from: 0, messages: [] }
+    messages.forEach((message, j) => {
+      columns[0].push(conversation.id)
+      columns[1].push(from + j)
+      columns[2].push(messageData(message))
+    })
+    if (conversation.state.earlier === undefined) {
+      replaced[0].push(conversation.id)
+      replaced[1].push(messages.length)
+    }
+  })
+  return [...columns, ...replaced]
+}
+
+/**
+ * The outbox and the new messages of each conversation `head` wrote, inserted by the same
+ * atomic statement.
+ */
 function withOutbox(head: string, firstParam: number): string {
   const arrays = ['text', ...INSERT_TYPES].map((type, i) => `$${firstParam + i}::${type}[]`)
+  const m = firstParam + arrays.length
   return `WITH ${head},
   inserted AS (
     INSERT INTO deliveries (${INSERT_COLUMNS})
@@ -121,6 +160,18 @@ function withOutbox(head: string, firstParam: number): string {
       WITH ORDINALITY AS o (owner, ${INSERT_COLUMNS}, ord)
     WHERE o.owner IN (SELECT id FROM head)
     ORDER BY o.ord
+  ),
+  appended AS (
+    INSERT INTO conversation_messages (conversation_id, seq, data)
+    SELECT * FROM unnest($${m}::text[], $${m + 1}::integer[], $${m + 2}::text[])
+      AS n (conversation_id, seq, data)
+    WHERE n.conversation_id IN (SELECT id FROM head)
+    ON CONFLICT (conversation_id, seq) DO UPDATE SET data = excluded.data
+  ),
+  cut AS (
+    DELETE FROM conversation_messages k
+    USING unnest($${m + 3}::text[], $${m + 4}::integer[]) AS r (id, kept)
+    WHERE k.conversation_id = r.id AND k.seq >= r.kept AND r.id IN (SELECT id FROM head)
   )
   SELECT id FROM head`
 }

@@ -1,4 +1,4 @@
-import type { Bot } from '@joon/core'
+import type { Bot, Message } from '@joon/core'
 import type pg from 'pg'
 import {
   type BotVersionRow,
@@ -31,6 +31,7 @@ import {
 import type { PostgresStoreOptions } from './options.js'
 import { PostgresCatalog } from './postgres-catalog.js'
 import { RECORD_FINISHED, recordFinishedParams } from './postgres-health.js'
+import { messagesOf, withAllMessages } from './postgres-messages.js'
 import {
   connect,
   DELETE_CONVERSATION,
@@ -170,7 +171,13 @@ export class PostgresStore extends PostgresCatalog implements T.Store {
   async getConversation(id: string): Promise<T.ConversationRecord | null> {
     if (!storable(id)) return null
     const row = await this.#turns.conversation.add(id)
-    return row ? toConversation(id, row) : null
+    if (!row) return null
+    const [record] = await withAllMessages(this.#db, [toConversation(id, row)])
+    return record ?? null
+  }
+
+  async getMessages(id: string): Promise<Message[]> {
+    return storable(id) ? messagesOf(this.#db, id) : []
   }
 
   async getConversationWithBot(id: string): Promise<T.ConversationWithBot | null> {
@@ -206,7 +213,10 @@ export class PostgresStore extends PostgresCatalog implements T.Store {
          ${filters.order} LIMIT $${filters.values.length + 1}`,
         [...filters.values, count],
       )
-      return rows.map((row) => toConversation(row.id, row))
+      return withAllMessages(
+        this.#db,
+        rows.map((row) => toConversation(row.id, row)),
+      )
     })
   }
 

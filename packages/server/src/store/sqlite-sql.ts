@@ -160,6 +160,17 @@ export const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   INSERT INTO webhook_health (webhook) SELECT name FROM webhooks;
   `,
+  // Messages kept apart from the state, so a turn writes its new messages rather than the
+  // whole transcript. Conversations from before keep theirs in the state until their next
+  // turn moves them here.
+  `
+  CREATE TABLE conversation_messages (
+    conversation_id TEXT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (conversation_id, seq)
+  );
+  `,
 ]
 
 /** Opens (creating directories and the file if needed) and migrates a database file. */

@@ -1,4 +1,4 @@
-import type { Bot } from '@joon/core'
+import { type Bot, type Message, setMessagesApart } from '@joon/core'
 import { isVersionNumber, ParsedBots, toVersionInfo } from './bots.js'
 import {
   CONVERSATION_COLUMNS,
@@ -29,6 +29,7 @@ import {
 import type { SqliteStoreOptions } from './options.js'
 import { SqliteCatalog } from './sqlite-catalog.js'
 import type { SqliteDatabase, SqliteStatement } from './sqlite-driver.js'
+import { SqliteMessages } from './sqlite-messages.js'
 import { openMigrated, prepareStatements } from './sqlite-sql.js'
 import { Transactions } from './sqlite-transactions.js'
 import type * as T from './types.js'
@@ -65,9 +66,12 @@ export class SqliteStore extends SqliteCatalog implements T.Store {
     Statement<(string | number)[], ConversationRow & { id: string }>
   >()
 
+  readonly #messages: SqliteMessages
+
   private constructor(db: SqliteDatabase) {
     super(prepareStatements(db), new Transactions(db))
     this.#db = db
+    this.#messages = new SqliteMessages(db)
   }
 
   /** Opens (creating directories and the file if needed) and migrates a database file. */
@@ -148,7 +152,8 @@ export class SqliteStore extends SqliteCatalog implements T.Store {
     conversation: T.NewConversation,
     outbox: readonly T.NewDelivery[] = [],
   ): Promise<void> {
-    const state = JSON.stringify(conversation.state)
+    const apart = setMessagesApart(conversation.state)
+    const state = JSON.stringify(apart.state)
     return this.tx.grouped(() => {
       const { id, botId, now } = conversation
       const live = liveBlockOf(conversation.state)
@@ -162,24 +167,33 @@ export class SqliteStore extends SqliteCatalog implements T.Store {
         live,
         reachedText(conversation.reached) ?? '[]',
       )
+      this.#messages.keep(id, conversation.state, apart)
       for (const delivery of outbox) this.#insertDelivery(delivery)
     })
   }
 
   async getConversation(id: string): Promise<T.ConversationRecord | null> {
-    const row = this.sql.getConversation.get(id)
-    return row ? toConversation(id, row) : null
+    return this.tx.read(() => {
+      const row = this.sql.getConversation.get(id)
+      return row ? (this.#messages.attach([toConversation(id, row)])[0] ?? null) : null
+    })
   }
 
   async getConversationWithBot(id: string): Promise<T.ConversationWithBot | null> {
-    return withBot(this, await this.getConversation(id))
+    const row = this.sql.getConversation.get(id)
+    return withBot(this, row ? toConversation(id, row) : null)
+  }
+
+  async getMessages(id: string): Promise<Message[]> {
+    return this.#messages.of(id)
   }
 
   async updateConversation(
     update: T.ConversationUpdate,
     outbox: readonly T.NewDelivery[] = [],
   ): Promise<boolean> {
-    const state = JSON.stringify(update.state)
+    const apart = setMessagesApart(update.state)
+    const state = JSON.stringify(apart.state)
     const live = liveBlockOf(update.state)
     const reached = reachedText(update.reached)
     return this.tx.grouped(() => {
@@ -193,6 +207,7 @@ export class SqliteStore extends SqliteCatalog implements T.Store {
         expectedVersion,
       )
       if (changes === 0) return false
+      this.#messages.keep(id, update.state, apart)
       for (const delivery of outbox) this.#insertDelivery(delivery)
       return true
     })
@@ -216,7 +231,11 @@ export class SqliteStore extends SqliteCatalog implements T.Store {
         )
         this.#conversationStatements.set(filters.key, statement)
       }
-      return statement.all(...filters.values, count).map((row) => toConversation(row.id, row))
+      return this.tx.read(() =>
+        this.#messages.attach(
+          statement.all(...filters.values, count).map((row) => toConversation(row.id, row)),
+        ),
+      )
     })
   }
 

@@ -1,4 +1,4 @@
-import type { Bot, ConversationState, Model, Webhook } from '@joon/core'
+import type { Bot, ConversationState, Message, Model, Webhook } from '@joon/core'
 
 /**
  * The storage every Joon server runs on: bots, webhooks, conversations and the delivery log
@@ -66,20 +66,25 @@ export interface Store {
   /**
    * Saves a new conversation at version 1 together with `outbox`, in one atomic write.
    * Throws `StoreConflictError` when the conversation id (or a delivery id) already exists,
-   * and then nothing is written.
+   * and then nothing is written. Messages are kept apart from the state, so a turn costs the
+   * same however long the conversation: `state.messages` go after the `state.earlier` ones
+   * (without `earlier`, they replace those kept).
    */
   createConversation(conversation: NewConversation, outbox?: readonly NewDelivery[]): Promise<void>
+  /** A conversation with every message in its state (no `earlier`). */
   getConversation(id: string): Promise<ConversationRecord | null>
   /**
-   * A conversation with the bot version it runs on (the latest for one not pinned to a
-   * version), null when that bot or version is gone: what a reply reads, in one round trip.
+   * What a reply reads, in one round trip: a conversation with the bot version it runs on (null
+   * when gone), its state counting the messages kept apart (`earlier`; see `getMessages`).
    */
   getConversationWithBot(id: string): Promise<ConversationWithBot | null>
+  /** The messages of a conversation kept apart from its state, in order ([] if none). */
+  getMessages(id: string): Promise<Message[]>
   /**
    * Replaces the state if the stored version is still `expectedVersion` (then it becomes
-   * `expectedVersion + 1`), inserting `outbox` in the same atomic write. Returns false, and
-   * writes nothing at all, when the version moved (the caller answers 409) or the
-   * conversation does not exist.
+   * `expectedVersion + 1`), appending its messages (as `createConversation` does) and
+   * inserting `outbox` in the same atomic write. Returns false, and writes nothing at all,
+   * when the version moved (the caller answers 409) or the conversation does not exist.
    */
   updateConversation(update: ConversationUpdate, outbox?: readonly NewDelivery[]): Promise<boolean>
 
@@ -103,8 +108,8 @@ export interface Store {
   deleteConversation(id: string): Promise<boolean>
   /**
    * Retention: deletes up to `limit` conversations not updated since before `before`, the
-   * earliest started first, with their delivery records except pending ones, which stay to be delivered and
-   * go at a later call once finished. Returns how many conversations went.
+   * earliest started first, with their delivery records except pending ones (they go at a
+   * later call once delivered). Returns how many conversations went.
    */
   deleteStaleConversations(before: number, limit: number): Promise<number>
   /** Delivery records retention left behind while pending (erasure searches them too). */
@@ -113,11 +118,9 @@ export interface Store {
   deleteDeliveries(ids: readonly string[]): Promise<number>
 
   /**
-   * Records one delivery outside a conversation write. Synchronous calls made during a step
-   * may instead ride in that step's `outbox` array (they are stored already finished), which
-   * saves a write; use this one when there is no conversation write to join.
-   * Throws `StoreConflictError` when the id already exists. A finished delivery counts in its
-   * webhook's health, and `alerts` are written with it (same rules as `completeAttempt`).
+   * Records one delivery outside a conversation write (a step's `outbox` may carry finished
+   * ones too). Throws `StoreConflictError` when the id already exists. A finished delivery
+   * counts in its webhook's health, and `alerts` are written with it (as `completeAttempt`).
    */
   recordDelivery(delivery: NewDelivery, alerts?: OutcomeAlerts): Promise<void>
 
@@ -280,6 +283,7 @@ export interface ConversationRecord {
   botId: string
   /** The bot version it runs on; null when created without one (then: the latest). */
   botVersion: number | null
+  /** Every message in `messages`, except from `getConversationWithBot` (see there). */
   state: ConversationState
   /** 1 when created, +1 on each update. */
   version: number

@@ -1,7 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { CONVERSATION_LIMIT_NOTICE, MAX_MESSAGES_PER_REPLY, MAX_TRANSCRIPT_BYTES } from '@joon/core'
+import {
+  CONVERSATION_LIMIT_NOTICE,
+  MAX_MESSAGES_PER_CONVERSATION,
+  MAX_MESSAGES_PER_REPLY,
+  MAX_TRANSCRIPT_BYTES,
+} from '@joon/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type RunningServer, startNodeServer } from '../../src/node.js'
 import { SqliteStore } from '../../src/store/sqlite.js'
@@ -34,6 +39,7 @@ describe('a conversation that keeps growing, through joon serve on SQLite', () =
       host: '127.0.0.1',
       adminToken: ADMIN,
       rateLimit: 0,
+      conversationRateLimit: 0,
       allowPrivateUrls: true,
       log: (event, fields) => logged.push({ event, fields }),
     })
@@ -107,12 +113,13 @@ describe('a conversation that keeps growing, through joon serve on SQLite', () =
     expect(first.responses.flatMap((r: { elements: unknown[] }) => r.elements)).toHaveLength(
       MAX_MESSAGES_PER_REPLY + 1,
     )
-    // 102 messages a turn (the answer, 100 of the news, the question) up to 2,000.
-    expect(replies).toHaveLength(20)
+    // 102 messages a turn (the answer, 100 of the news, the question) after the first question.
+    const turns = Math.ceil((MAX_MESSAGES_PER_CONVERSATION - 1) / 102)
+    expect(replies).toHaveLength(turns)
     expect(replies.at(-1)).toMatchObject({ ended: true, input: null })
     const shown = await bodyOf(await request('GET', `/api/v1/conversations/${id}`))
     // The limit is checked when the bot would wait again: at most one turn past it.
-    expect(shown.messages).toHaveLength(1 + 20 * 102 + 1)
+    expect(shown.messages).toHaveLength(1 + turns * 102 + 1)
     expect(logged).toContainEqual({
       event: 'webhook.skipped_instructions',
       fields: expect.objectContaining({ conversationId: id }),

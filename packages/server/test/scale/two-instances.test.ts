@@ -420,6 +420,7 @@ describe('several `joon serve` instances on one PostgreSQL database', () => {
       'bot_counters',
       'bot_versions',
       'bots',
+      'conversation_messages',
       'conversations',
       'deliveries',
       'joon_schema',

@@ -9,6 +9,7 @@ import ts from 'typescript'
 const storeDir = fileURLToPath(new URL('../../src/store/', import.meta.url))
 const require = createRequire(import.meta.url)
 const coreWebhook = new URL('../../../core/dist/webhook.js', import.meta.url)
+const coreIndex = new URL('../../../core/dist/index.js', import.meta.url)
 
 /**
  * Compiles the store folder's TypeScript sources into `dir` as plain ES modules a child `node`
@@ -33,6 +34,7 @@ export async function compileStore(dir: string): Promise<void> {
       })
       // Built JavaScript, whatever conditions this process resolves with (vitest: source).
       .replace(/from '@joon\/core\/webhook'/g, () => `from '${coreWebhook.href}'`)
+      .replace(/from '@joon\/core'/g, () => `from '${coreIndex.href}'`)
       // Optional drivers are required from the store's own folder, where they are installed.
       .replace(
         /createRequire\(import\.meta\.url\)/g,

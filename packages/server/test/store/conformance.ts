@@ -1,4 +1,12 @@
-import type { Bot, ConversationState, JsonValue, Model, Webhook } from '@joon/core'
+import {
+  type Bot,
+  type ConversationState,
+  type JsonValue,
+  type Model,
+  setMessagesApart,
+  transcriptOf,
+  type Webhook,
+} from '@joon/core'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import {
   type AttemptRecord,
@@ -430,6 +438,103 @@ export function describeStoreConformance(
       })
     })
 
+    describe('conversations: messages kept apart', () => {
+      const said = (n: number, from: 'bot' | 'user' = 'user') => ({ from, text: `Message ${n}` })
+      /** A conversation written as turns write it: a state holding only the new messages. */
+      async function talked(turns: number): Promise<{ id: string; all: ConversationState }> {
+        const id = uid('conv')
+        await store.createConversation({ id, botId: 'lead-gen', state: state('lead-gen'), now: T })
+        const all = state('lead-gen')
+        for (let turn = 1; turn <= turns; turn++) {
+          const found = await store.getConversationWithBot(id)
+          const fresh = [said(turn), said(turn, 'bot')]
+          const next = {
+            ...found!.record.state,
+            messages: [...found!.record.state.messages, ...fresh],
+          }
+          all.messages.push(...fresh)
+          expect(
+            await store.updateConversation({
+              id,
+              expectedVersion: turn,
+              state: next,
+              now: T + turn,
+            }),
+          ).toBe(true)
+        }
+        return { id, all }
+      }
+
+      it('reads a turn state without the messages, counting them, and appends what a turn adds', async () => {
+        const { id, all } = await talked(3)
+        const found = await store.getConversationWithBot(id)
+        expect(found?.record.state.messages).toEqual([])
+        expect(found?.record.state.earlier).toEqual({
+          messages: 7,
+          bytes: new TextEncoder().encode(transcriptOf(all)).byteLength,
+        })
+        expect(await store.getMessages(id)).toEqual(all.messages)
+        expect((await store.getConversation(id))?.state).toEqual(all)
+        expect(await store.getMessages('missing')).toEqual([])
+      })
+
+      it('replaces the kept messages with those of a state that has no `earlier`', async () => {
+        const { id } = await talked(2)
+        const whole = { ...state('lead-gen'), messages: [said(9)] }
+        expect(
+          await store.updateConversation({ id, expectedVersion: 3, state: whole, now: T }),
+        ).toBe(true)
+        expect(await store.getMessages(id)).toEqual([said(9)])
+        expect((await store.getConversation(id))?.state).toEqual(whole)
+      })
+
+      it('appends nothing for a refused update, and only the winner of a race', async () => {
+        const { id } = await talked(1)
+        const found = await store.getConversationWithBot(id)
+        const turnState = (n: number) => ({ ...found!.record.state, messages: [said(n)] })
+        const results = await Promise.all([
+          store.updateConversation({ id, expectedVersion: 2, state: turnState(5), now: T }),
+          store.updateConversation({ id, expectedVersion: 2, state: turnState(6), now: T }),
+          store.updateConversation({ id, expectedVersion: 1, state: turnState(7), now: T }),
+        ])
+        expect(results.filter(Boolean)).toHaveLength(1)
+        const messages = await store.getMessages(id)
+        expect(messages).toHaveLength(4)
+        expect(messages.at(-1)).toEqual(said(results[0] ? 5 : 6))
+      })
+
+      it('keeps any text, finds a conversation by a kept message, and deletes them with it', async () => {
+        const { id } = await talked(2)
+        const found = await store.getConversationWithBot(id)
+        const odd = 'Zebra\u0000 "quoted" \\ ✓ 👩‍👩‍👧 \u2028'
+        const next = { ...found!.record.state, messages: [{ from: 'user' as const, text: odd }] }
+        expect(
+          await store.updateConversation({ id, expectedVersion: 3, state: next, now: T }),
+        ).toBe(true)
+        expect((await store.getMessages(id)).at(-1)?.text).toBe(odd)
+        for (const q of ['message 2', 'ZEBRA', '✓']) {
+          const page = await store.listConversations({ q, limit: 10 })
+          expect(page.conversations.map((c) => c.id)).toContain(id)
+          const listed = page.conversations.find((c) => c.id === id)
+          expect(listed?.state.messages).toHaveLength(6)
+          expect(listed?.state.earlier).toBeUndefined()
+        }
+        expect(await store.deleteConversation(id)).toBe(true)
+        expect(await store.getMessages(id)).toEqual([])
+      })
+
+      it('shows a read the messages of its own version only', async () => {
+        const { id } = await talked(1)
+        const before = await store.getConversationWithBot(id)
+        const next = { ...before!.record.state, messages: [said(8)] }
+        await store.updateConversation({ id, expectedVersion: 2, state: next, now: T })
+        // The state read before the turn, with the messages read after it: the turn's are not its.
+        const { withMessages } = await import('../../src/store/conversations.js')
+        const shown = withMessages(before!.record.state, await store.getMessages(id))
+        expect(shown.messages).toHaveLength(3)
+      })
+    })
+
     describe('conversations: bot versions and the live index', () => {
       function waitingAt(at: string): ConversationState {
         return { ...state('lead-gen'), at }
@@ -475,7 +580,10 @@ export function describeStoreConformance(
         await create('loose')
         await create('on-9', 9)
         const first = await store.getConversationWithBot('on-1')
-        expect(first?.record).toEqual(await store.getConversation('on-1'))
+        expect(first?.record).toEqual({
+          ...(await store.getConversation('on-1')),
+          state: setMessagesApart(state('lead-gen')).state,
+        })
         expect(first?.bot?.name).toBe('First')
         expect((await store.getConversationWithBot('loose'))?.bot?.name).toBe('Second')
         expect(await store.getConversationWithBot('on-9')).toMatchObject({ bot: null })
