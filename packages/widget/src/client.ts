@@ -49,11 +49,12 @@ export function createFetchClient(server: string, fetchImpl: typeof fetch = fetc
   async function request(path: string, body?: object): Promise<Response> {
     try {
       return await fetchImpl(base + path, {
-        method: body ? 'POST' : 'GET',
+        method: body && 'POST',
         credentials: 'omit',
-        headers: body
-          ? { 'content-type': 'application/json', accept: 'text/event-stream, application/json' }
-          : {},
+        headers: body && {
+          'content-type': 'application/json',
+          accept: 'text/event-stream, application/json',
+        },
         body: JSON.stringify(body),
         signal: AbortSignal.timeout?.(TIMEOUT_MS),
       } as RequestInit)

@@ -14,31 +14,31 @@ export function defineJoonChat(defaultServer?: string, name = 'joon-chat'): void
     name,
     class JoonChatElement extends HTMLElement {
       static observedAttributes = ATTRIBUTES
-      private unmount: (() => void) | undefined
-      private connected = false
+      #unmount: (() => void) | undefined
+      #connected = false
 
       connectedCallback() {
-        this.connected = true
-        this.remount()
+        this.#connected = true
+        this.#remount()
       }
       disconnectedCallback() {
-        this.connected = false
-        this.unmount?.()
-        this.unmount = undefined
+        this.#connected = false
+        this.#remount()
       }
       // Also called once per attribute while the element is set up, before it is connected:
       // only a change after that starts over (one mount, one conversation).
       attributeChangedCallback(_: string, before: string | null, after: string | null) {
-        if (this.connected && before !== after) this.remount()
+        if (before !== after) this.#remount()
       }
 
-      private remount() {
-        this.unmount?.()
-        this.unmount = undefined
+      /** Unmounts, then mounts again while connected and given a bot. */
+      #remount() {
+        this.#unmount?.()
+        this.#unmount = undefined
         const bot = this.getAttribute('bot')
-        if (!bot) return
+        if (!bot || !this.#connected) return
         const root = this.shadowRoot ?? this.attachShadow({ mode: 'open' })
-        this.unmount = renderInto(root, {
+        this.#unmount = renderInto(root, {
           server: this.getAttribute('server') ?? defaultServer ?? location.origin,
           bot,
           title: this.getAttribute('heading') ?? undefined,

@@ -18,29 +18,30 @@ const MAX_DELAY_MS = 30_000
  * type, or malformed ones, are skipped.
  */
 export function toMessages(responses: unknown): PendingMessage[] {
+  type Instruction = Record<string, unknown> | null
   const out: PendingMessage[] = []
-  if (!Array.isArray(responses)) return out
-  for (const instruction of responses as (Record<string, unknown> | null)[]) {
+  for (const instruction of (Array.isArray(responses) ? responses : []) as Instruction[]) {
     if (instruction?.type !== 'text' || !Array.isArray(instruction.elements)) continue
-    const delay =
-      typeof instruction.delay === 'number' && instruction.delay > 0 ? instruction.delay : 0
+    let delay =
+      typeof instruction.delay === 'number' && instruction.delay > 0
+        ? Math.min(instruction.delay, MAX_DELAY_MS)
+        : 0
     const elements = (instruction.elements as (InstructionElement | null)[])
       // Optional chaining covers null, numbers and strings: none has a string `label`.
       .filter((e): e is InstructionElement => typeof e?.label === 'string')
       // Array#sort is stable: equal or missing orders keep their array position.
       .sort((a, b) => rank(a) - rank(b))
-    for (const [i, e] of elements.entries()) {
-      const message: PendingMessage = {
-        text: e.label,
-        delay: i ? 0 : Math.min(delay, MAX_DELAY_MS),
-      }
+    for (const e of elements) {
+      const message: PendingMessage = { text: e.label, delay }
       if (typeof e.placeholder === 'string' && e.placeholder) message.placeholder = e.placeholder
       out.push(message)
+      delay = 0 // once, before the first element
     }
   }
   return out
 }
 
+/** Missing or not a number: after the others (Infinity − Infinity is NaN, which sorts as equal). */
 function rank(element: InstructionElement): number {
-  return Number.isFinite(element.order) ? (element.order as number) : Number.MAX_VALUE
+  return Number.isFinite(element.order) ? (element.order as number) : Number.POSITIVE_INFINITY
 }

@@ -119,7 +119,7 @@ export function createChatModel(options: ChatModelOptions): ChatModel {
       },
       // The conversation's id comes at the end of the answer: without it, what was shown of
       // a cut-off start belongs to a conversation the widget cannot go on with.
-      (err) => set({ phase: 'error', items: [], notice: describe(err, 'start') }),
+      (err) => set({ phase: 'error', items: [], notice: describe(err, true) }),
     )
   }
 
@@ -144,14 +144,14 @@ export function createChatModel(options: ChatModelOptions): ChatModel {
       },
       (err: unknown) => {
         if (my !== epoch) return
-        if (err instanceof ChatApiError && err.status === 404) {
+        if (statusOf(err) === 404) {
           // The server forgot it (expired, another database): start afresh, silently.
           conversationId = null
           persist()
           set({ phase: 'idle' })
           if (state.open) start()
         } else {
-          set({ phase: 'error', notice: describe(err, 'resume') })
+          set({ phase: 'error', notice: describe(err) })
         }
       },
     )
@@ -242,7 +242,7 @@ export function createChatModel(options: ChatModelOptions): ChatModel {
       },
       (reply) => reply.invalid ?? isAskedAgain(asked, reply.input),
       (err, partial) => {
-        const status = err instanceof ChatApiError ? err.status : 0
+        const status = statusOf(err)
         if (status === 404) {
           model.reset()
         } else if (status === 409 || (partial && status)) {
@@ -252,7 +252,7 @@ export function createChatModel(options: ChatModelOptions): ChatModel {
           resume(id, true)
         } else if (partial) {
           // Cut off under way: the server finishes the turn; "Try again" loads it.
-          set({ phase: 'error', notice: describe(err, 'resume') })
+          set({ phase: 'error', notice: describe(err) })
         } else {
           setStatus(entry.id, 'failed')
           keep(entry.text)
@@ -261,27 +261,23 @@ export function createChatModel(options: ChatModelOptions): ChatModel {
     )
   }
 
+  function show(open: boolean) {
+    if (open === state.open) return
+    // Unread messages are read once the panel opens (and none arrive while it is open).
+    set({ open, unread: 0 })
+    persist()
+    if (open && state.phase === 'idle') start()
+  }
+
   const model: ChatModel = {
     get: () => state,
     subscribe(listener) {
       listeners.add(listener)
       return () => listeners.delete(listener)
     },
-    open() {
-      if (state.open) return
-      set({ open: true, unread: 0 })
-      persist()
-      if (state.phase === 'idle') start()
-    },
-    close() {
-      if (!state.open) return
-      set({ open: false })
-      persist()
-    },
-    toggle() {
-      if (state.open) model.close()
-      else model.open()
-    },
+    open: () => show(true),
+    close: () => show(false),
+    toggle: () => show(!state.open),
     reset() {
       epoch++
       conversationId = null
@@ -330,9 +326,13 @@ function isAskedAgain(asked: Input | null, next: Input | null): boolean {
   return asked.placeholder === next.placeholder && labels(asked) === labels(next)
 }
 
-function describe(err: unknown, action: 'start' | 'resume'): string {
-  const status = err instanceof ChatApiError ? err.status : 0
-  if (status === 404 && action === 'start') return 'This chat is not available.'
+/** The HTTP status of a failed call; 0 when it got no answer. */
+const statusOf = (err: unknown) => (err instanceof ChatApiError ? err.status : 0)
+
+/** The line for the visitor when a call failed; a 404 on start means no such bot. */
+function describe(err: unknown, starting?: boolean): string {
+  const status = statusOf(err)
+  if (status === 404 && starting) return 'This chat is not available.'
   if (status === 429) return 'Too many requests. Please wait a moment.'
   return 'Could not reach the chat.'
 }

@@ -47,7 +47,7 @@ export interface MountedWidget {
 /** Renders the widget into a new shadow root inside `container`. */
 export function mount(options: MountOptions): MountedWidget {
   const host = document.createElement('div')
-  host.setAttribute('data-joon-widget', '')
+  host.dataset.joonWidget = ''
   options.container.append(host)
   const { model, unmount } = renderInto(host.attachShadow({ mode: 'open' }), options)
   return Object.assign(

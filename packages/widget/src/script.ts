@@ -22,7 +22,7 @@ declare global {
 
 const script = document.currentScript as HTMLScriptElement | null
 // The server defaults to where this script came from.
-const origin = script?.src ? new URL(script.src).origin : location.origin
+const origin = new URL(script?.src || location.href).origin
 defineJoonChat(origin)
 
 const data = script?.dataset

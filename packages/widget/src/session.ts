@@ -17,32 +17,25 @@ export interface SessionStore {
  */
 export function localSession(server: string, bot: string, session?: string): SessionStore {
   const key = `joon:${server}:${bot}${session ? `:${session}` : ''}`
-  const storage = (): Storage | null => {
-    try {
-      return window.localStorage
-    } catch {
-      return null // sandboxed iframes and some privacy modes throw on access
-    }
-  }
+  // Sandboxed iframes and some privacy modes throw on any use of localStorage (or it is null).
   return {
     load() {
+      let saved: { id?: unknown; open?: unknown; pending?: unknown } | null = null
       try {
-        const saved: unknown = JSON.parse(storage()?.getItem(key) ?? 'null')
-        if (typeof saved === 'object' && saved !== null) {
-          const { id, open, pending } = saved as { id?: unknown; open?: unknown; pending?: unknown }
-          return {
-            conversationId: typeof id === 'string' ? id : null,
-            open: open === true,
-            pending: typeof pending === 'string' ? pending : undefined,
-          }
-        }
+        saved = JSON.parse(localStorage.getItem(key) ?? 'null')
       } catch {}
-      return { conversationId: null, open: false }
+      // Any other value (another script's, a hand edit) has none of these as it should.
+      const { id, open, pending } = saved ?? {}
+      return {
+        conversationId: typeof id === 'string' ? id : null,
+        open: open === true,
+        pending: typeof pending === 'string' ? pending : undefined,
+      }
     },
     save({ conversationId, open, pending }) {
       try {
-        if (conversationId === null && !open) storage()?.removeItem(key)
-        else storage()?.setItem(key, JSON.stringify({ id: conversationId, open, pending }))
+        if (conversationId === null && !open) localStorage.removeItem(key)
+        else localStorage.setItem(key, JSON.stringify({ id: conversationId, open, pending }))
       } catch {}
     },
   }

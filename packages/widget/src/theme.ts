@@ -32,17 +32,13 @@ export function resolveTheme(color: string | null | undefined): Theme {
 /** WCAG relative luminance of `#rrggbb` or `rgb[a](r, g, b…)` (a canvas's fillStyle); 0 when unknown. */
 export function luminance(color: string): number {
   const rgb = /^#[0-9a-f]{6}$/i.test(color)
-    ? color
-        .slice(1)
-        .match(/../g)
-        ?.map((h) => Number.parseInt(h, 16))
+    ? color.match(/\w\w/g)!.map((h) => Number.parseInt(h, 16))
     : /^rgba?\(/.test(color)
-      ? color.match(/[\d.]+/g)?.map(Number)
-      : undefined
-  if (!rgb || rgb.length < 3) return 0
-  const [r, g, b] = rgb.map((c) => {
+      ? color.match(/[\d.]+/g)!.map(Number)
+      : []
+  const [r = 0, g = 0, b = 0] = rgb.map((c) => {
     const s = c / 255
     return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4
-  }) as [number, number, number]
+  })
   return 0.2126 * r + 0.7152 * g + 0.0722 * b
 }

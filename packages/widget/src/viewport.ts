@@ -15,36 +15,29 @@ export function isSmallScreen(): boolean {
 }
 
 /** The visual viewport in layout px, and its zoom (< 1 on a page without a viewport meta). */
-export interface Viewport {
-  top: number
-  left: number
-  width: number
-  height: number
-  scale: number
-}
+export type Viewport = Pick<
+  VisualViewport,
+  'offsetTop' | 'offsetLeft' | 'width' | 'height' | 'scale'
+>
 
 /**
- * Calls `onChange` with the visual viewport now and whenever it moves or resizes. The
+ * Calls `onChange` with the (live) visual viewport now and whenever it moves or resizes. The
  * on-screen keyboard shrinks the visual viewport (not the layout one), so a full-screen panel
  * drawn in it keeps its answer box above the keyboard. Returns the unsubscribe.
  */
 export function followVisualViewport(onChange: (viewport: Viewport) => void): () => void {
   const vv = window.visualViewport
   if (!vv) return () => {}
-  const follow = () =>
-    onChange({
-      top: vv.offsetTop,
-      left: vv.offsetLeft,
-      width: vv.width,
-      height: vv.height,
-      scale: vv.scale || 1,
-    })
+  const follow = () => onChange(vv)
   follow()
-  vv.addEventListener('resize', follow)
-  vv.addEventListener('scroll', follow)
+  return listen(vv, ['resize', 'scroll'], follow)
+}
+
+/** Adds `listener` for each of `types`; returns its removal. */
+export function listen(target: EventTarget, types: string[], listener: () => void): () => void {
+  for (const type of types) target.addEventListener(type, listener)
   return () => {
-    vv.removeEventListener('resize', follow)
-    vv.removeEventListener('scroll', follow)
+    for (const type of types) target.removeEventListener(type, listener)
   }
 }
 
@@ -55,11 +48,11 @@ type Style = Record<string, string>
  * viewport meta is shown zoomed out (scale ≈ 0.4), which would shrink the panel's 15 px text
  * to 6 px; it is laid out at the phone's real width and scaled back up instead.
  */
-export function panelStyle({ top, left, width, height, scale }: Viewport): Style {
+export function panelStyle({ offsetTop, offsetLeft, width, height, scale }: Viewport): Style {
   const k = Math.min(scale, 1)
   return {
-    top: `${top}px`,
-    left: `${left}px`,
+    top: `${offsetTop}px`,
+    left: `${offsetLeft}px`,
     width: `${width * k}px`,
     height: `${height * k}px`,
     transform: `scale(${1 / k})`,

@@ -1,11 +1,12 @@
 import { Component } from 'preact'
-import type { Input, InputType } from '../api.js'
+import type { InputType } from '../api.js'
+import type { ChatModel, ChatState } from '../model.js'
 import { Icon } from './Icon.js'
 
-// type, inputmode, autocomplete. `number` stays a text field: type=number rejects "1,5" before
-// the server sees it and changes value on scroll; inputmode still brings up the numeric keyboard.
-const FIELDS: Record<Exclude<InputType, 'buttons'>, string> = {
-  text: 'text text off',
+// type, inputmode, autocomplete; any other kind (text, or one this version does not know) gets
+// 'text text off'. `number` stays a text field: type=number rejects "1,5" before the server sees
+// it and changes value on scroll; inputmode still brings up the numeric keyboard.
+const FIELDS: Partial<Record<InputType, string>> = {
   email: 'email email email',
   phone: 'tel tel tel',
   number: 'text decimal off',
@@ -14,25 +15,25 @@ const FIELDS: Record<Exclude<InputType, 'buttons'>, string> = {
 }
 
 interface AnswerBoxProps {
-  input: Input | null
-  placeholder: string | null
-  busy: boolean
-  /** The server's retry prompt when the last answer was refused. */
-  error: string | null
-  onSend: (text: string) => boolean
+  /** The model's state (this component's own `state` is what is typed). */
+  chat: ChatState
+  model: ChatModel
 }
 
 /** The text answer: its keyboard and autofill follow what the bot asks for. */
 export class AnswerBox extends Component<AnswerBoxProps, { value: string }> {
   override state = { value: '' }
 
-  render(
-    { input, placeholder, busy, error, onSend }: AnswerBoxProps,
-    { value }: { value: string },
-  ) {
+  render({ chat, model }: AnswerBoxProps, { value }: { value: string }) {
+    const { input } = chat
+    const busy = chat.busy || chat.phase !== 'ready'
+    // The server's retry prompt when the last answer was refused.
+    const last = chat.items.at(-1)
+    const error = chat.invalid && last?.from === 'bot' ? last.text : null
     const setValue = (next: string) => this.setState({ value: next })
-    const [type, inputMode, autocomplete] =
-      FIELDS[input && input.type !== 'buttons' ? input.type : 'text'].split(' ')
+    const [type, inputMode, autocomplete] = (
+      FIELDS[input?.type as InputType] ?? 'text text off'
+    ).split(' ')
     const blocked = busy || !value.trim()
     return (
       <form
@@ -41,7 +42,7 @@ export class AnswerBox extends Component<AnswerBoxProps, { value: string }> {
         onSubmit={(event) => {
           event.preventDefault()
           // Cleared only once the model took it: nothing typed is lost.
-          if (onSend(value)) setValue('')
+          if (model.send(value)) setValue('')
         }}
       >
         <input
@@ -57,7 +58,7 @@ export class AnswerBox extends Component<AnswerBoxProps, { value: string }> {
           aria-label="Your answer"
           aria-invalid={error ? 'true' : undefined}
           aria-describedby={error ? 'joon-error' : undefined}
-          placeholder={input?.placeholder ?? placeholder ?? 'Type your answer…'}
+          placeholder={input?.placeholder ?? chat.placeholder ?? 'Type your answer…'}
           value={value}
           onInput={(event) => setValue(event.currentTarget.value)}
         />

@@ -1,17 +1,23 @@
 import type { Ref } from 'preact'
+import type { ChatModel, ChatState } from '../model.js'
 import { Icon } from './Icon.js'
 
 interface LauncherProps {
-  open: boolean
-  unread: number
+  chat: ChatState
+  model: ChatModel
   hidden: boolean
   style: Record<string, string> | undefined
   buttonRef: Ref<HTMLButtonElement>
-  onToggle: () => void
 }
 
 /** The floating bubble that opens and closes the panel. */
-export function Launcher({ open, unread, hidden, style, buttonRef, onToggle }: LauncherProps) {
+export function Launcher({
+  chat: { open, unread },
+  model,
+  hidden,
+  style,
+  buttonRef,
+}: LauncherProps) {
   const badge = !open && unread > 0
   return (
     <button
@@ -23,7 +29,7 @@ export function Launcher({ open, unread, hidden, style, buttonRef, onToggle }: L
       aria-label={badge ? `Chat, ${unread} unread message${unread > 1 ? 's' : ''}` : 'Chat'}
       aria-expanded={open}
       aria-controls="joon-panel"
-      onClick={onToggle}
+      onClick={model.toggle}
     >
       <Icon name={open ? 'close' : 'chat'} />
       {badge && (

@@ -1,7 +1,7 @@
 import type { TranscriptItem } from '../model.js'
 
-/** The visitor's bubble; a reply that could not be sent keeps its text and offers a retry. */
-export function UserMessage({
+/** One bubble, bot's or visitor's; a reply that could not be sent keeps its text and offers a retry. */
+export function Message({
   item,
   onRetry,
 }: {
@@ -12,7 +12,8 @@ export function UserMessage({
   return (
     <>
       <div class={failed ? 'msg failed' : 'msg'} dir="auto">
-        <bdi class="sr">You: </bdi>
+        {/* A <bdi>: dir="auto" of the message looks past it, at the message's own text. */}
+        <bdi class="sr">{item.from === 'bot' ? 'Bot: ' : 'You: '}</bdi>
         {item.text}
       </div>
       {failed && (

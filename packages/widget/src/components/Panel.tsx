@@ -1,12 +1,11 @@
 import type { RefObject } from 'preact'
-import { focusPrimary } from '../focus.js'
 import type { ChatModel, ChatState } from '../model.js'
 import { Footer } from './Footer.js'
-import { Header } from './Header.js'
+import { Icon } from './Icon.js'
 import { Transcript } from './Transcript.js'
 
 interface PanelProps {
-  state: ChatState
+  chat: ChatState
   model: ChatModel
   title: string
   inline: boolean
@@ -18,7 +17,7 @@ interface PanelProps {
 }
 
 /** The chat itself: a dialog over the page for the bubble, a region for the inline element. */
-export function Panel({ state, model, title, inline, full, style, panelRef }: PanelProps) {
+export function Panel({ chat, model, title, inline, full, style, panelRef }: PanelProps) {
   return (
     // biome-ignore lint/a11y/useAriaPropsSupportedByRole: dialog and region both take a label
     <div
@@ -28,25 +27,23 @@ export function Panel({ state, model, title, inline, full, style, panelRef }: Pa
       role={inline ? 'region' : 'dialog'}
       aria-labelledby="joon-title"
       aria-modal={full || undefined}
-      hidden={!state.open}
+      hidden={!chat.open}
       style={style}
     >
-      <Header title={title} onClose={inline ? undefined : model.close} />
-      <Transcript
-        items={state.items}
-        typing={state.typing}
-        draft={state.draft}
-        visible={state.open}
-        onRetry={(id) => {
-          model.retry(id)
-          // The Retry button goes away: the visitor carries on from the answer box.
-          focusPrimary(panelRef.current)
-        }}
-      />
-      <div class="sr" role="status">
-        {state.typing ? 'Typing…' : ''}
+      <div class="head">
+        <h2 id="joon-title">{title}</h2>
+        {/* The inline chat cannot be closed. */}
+        {!inline && (
+          <button type="button" class="icon" aria-label="Close chat" onClick={model.close}>
+            <Icon name="close" />
+          </button>
+        )}
       </div>
-      <Footer state={state} model={model} />
+      <Transcript chat={chat} onRetry={model.retry} />
+      <div class="sr" role="status">
+        {chat.typing ? 'Typing…' : ''}
+      </div>
+      <Footer chat={chat} model={model} />
     </div>
   )
 }

@@ -1,10 +1,11 @@
 import { Component, createRef } from 'preact'
-import { focusPrimary, hasFocusWithin } from '../focus.js'
+import { focusedIn, focusPrimary } from '../focus.js'
 import type { ChatModel, ChatState } from '../model.js'
 import {
   followVisualViewport,
   isSmallScreen,
   launcherStyle,
+  listen,
   panelStyle,
   type Viewport,
 } from '../viewport.js'
@@ -23,21 +24,20 @@ interface WidgetState {
   chat: ChatState
   /** The panel covers the screen (small screens, bubble only). */
   full: boolean
-  /** The visual viewport, followed while full screen. */
+  /** The visual viewport, where the panel goes when it covers the screen. */
   viewport?: Viewport | undefined
 }
 
 /**
  * The root: renders the model's state, decides full screen, and moves focus when the panel
- * opens (to the answer box) or closes (back to the launcher).
+ * opens (to the answer box), closes (back to the launcher), or loses the control that had it.
  */
 export class Widget extends Component<WidgetProps, WidgetState> {
-  launcher = createRef<HTMLButtonElement>()
-  panel = createRef<HTMLDivElement>()
-  stop: Array<() => void> = []
-  stopFollowing: (() => void) | undefined
+  #launcher = createRef<HTMLButtonElement>()
+  #panel = createRef<HTMLDivElement>()
+  #stop: (() => void)[] = []
   /** Gives the page back when the full-screen dialog closes. */
-  release: (() => void) | undefined
+  #release: (() => void) | undefined
 
   constructor(props: WidgetProps) {
     super(props)
@@ -46,63 +46,56 @@ export class Widget extends Component<WidgetProps, WidgetState> {
 
   override componentDidMount() {
     const { model, inline } = this.props
-    this.stop.push(model.subscribe(() => this.setState({ chat: model.get() })))
+    this.#stop.push(model.subscribe(() => this.setState({ chat: model.get() })))
     if (!inline) {
-      const measure = () => this.setState({ full: isSmallScreen() })
-      window.addEventListener('resize', measure)
-      this.stop.push(() => window.removeEventListener('resize', measure))
+      this.#stop.push(
+        listen(window, ['resize'], () => this.setState({ full: isSmallScreen() })),
+        followVisualViewport((viewport) => this.setState({ viewport })),
+      )
     }
-    this.followViewport()
-    this.makeModal()
+    this.#makeModal()
   }
 
   override componentWillUnmount() {
-    for (const stop of this.stop) stop()
-    this.stopFollowing?.()
-    this.release?.()
+    for (const stop of this.#stop) stop()
+    this.#release?.()
   }
 
   /** Full screen, the panel is modal: the rest of the page is inert until it closes. */
-  makeModal() {
-    if ((this.state.full && this.state.chat.open) !== !this.release) return
-    if (this.release) {
-      this.release()
-      this.release = undefined
+  #makeModal() {
+    if ((this.state.full && this.state.chat.open) !== !this.#release) return
+    if (this.#release) {
+      this.#release()
+      this.#release = undefined
     } else {
-      const host = (this.panel.current!.getRootNode() as ShadowRoot).host
+      const host = (this.#panel.current!.getRootNode() as ShadowRoot).host
       const made = ([...document.body.children] as HTMLElement[]).filter(
         (el) => !el.contains(host) && !el.inert,
       )
       for (const el of made) el.inert = true
-      this.release = () => {
+      this.#release = () => {
         for (const el of made) el.inert = false
       }
     }
   }
 
-  /** Read before the DOM changes: is the visitor in the panel that is about to hide? */
-  override getSnapshotBeforeUpdate(): boolean {
-    return hasFocusWithin(this.panel.current)
+  /** Read before the DOM changes: the element in the panel that has focus, if any. */
+  override getSnapshotBeforeUpdate(): Element | null {
+    return focusedIn(this.#panel.current)
   }
 
-  override componentDidUpdate(_: WidgetProps, previous: WidgetState, focusWasInPanel: boolean) {
+  override componentDidUpdate(_: WidgetProps, previous: WidgetState, focused: Element | null) {
     const { open } = this.state.chat
+    const panel = this.#panel.current
     if (open !== previous.chat.open) {
-      if (open) focusPrimary(this.panel.current)
-      else if (focusWasInPanel) this.launcher.current?.focus()
+      if (open) focusPrimary(panel)
+      else if (focused) this.#launcher.current?.focus()
+    } else if (focused && !focused.isConnected) {
+      // The control the visitor was on is gone (the text box became buttons or "Start over",
+      // "Retry" was used): focus goes to what they will use next, not back to the page.
+      focusPrimary(panel)
     }
-    if (this.state.full !== previous.full) this.followViewport()
-    this.makeModal()
-  }
-
-  followViewport() {
-    this.stopFollowing?.()
-    this.stopFollowing = undefined
-    if (this.state.full) {
-      this.stopFollowing = followVisualViewport((viewport) => this.setState({ viewport }))
-    } else if (this.state.viewport) {
-      this.setState({ viewport: undefined })
-    }
+    this.#makeModal()
   }
 
   render({ model, title, position, inline }: WidgetProps, { chat, full, viewport }: WidgetState) {
@@ -120,22 +113,21 @@ export class Widget extends Component<WidgetProps, WidgetState> {
       >
         {!inline && (
           <Launcher
-            open={chat.open}
-            unread={chat.unread}
+            chat={chat}
+            model={model}
             hidden={full && chat.open}
             style={fit && launcherStyle(fit, position)}
-            buttonRef={this.launcher}
-            onToggle={model.toggle}
+            buttonRef={this.#launcher}
           />
         )}
         <Panel
-          state={chat}
+          chat={chat}
           model={model}
           title={title}
           inline={inline}
           full={full}
           style={fit && panelStyle(fit)}
-          panelRef={this.panel}
+          panelRef={this.#panel}
         />
       </div>
     )
