@@ -15,24 +15,40 @@ export function transcriptBytes(messages: readonly Message[]): number {
   return bytes
 }
 
+/**
+ * `setMessagesApart` leaves a state's messages where they are until it holds more than
+ * `MAX_INLINE_MESSAGES`, then moves all but the last `INLINE_MESSAGES_KEPT` apart: a short
+ * conversation never has any apart, and a long one's state stays small.
+ */
+export const MAX_INLINE_MESSAGES = 64
+export const INLINE_MESSAGES_KEPT = 32
+
+/** What `setMessagesApart` makes of a state. */
 export interface MessagesApart {
+  /** The state to store. */
   state: ConversationState
+  /** The messages to keep apart after those already kept (none, most turns)... */
   messages: Message[]
+  /** ...the first of them at this position (0-based) of the transcript. */
   from: number
 }
 
 /**
- * For a host that keeps messages apart from the state (see `ConversationState.earlier`): the
- * state to store, with no messages and `earlier` counting them all, and the messages to append
- * to those already kept, the first at position `from` (0-based).
+ * For a host that keeps messages apart from the state (see `ConversationState.earlier`): when
+ * the state holds more than `MAX_INLINE_MESSAGES`, its older messages move apart (`earlier`
+ * then counts them) and only the last `INLINE_MESSAGES_KEPT` stay in it. A state without
+ * `earlier` holds the whole transcript: the host replaces whatever it kept with `messages`.
  */
 export function setMessagesApart(state: ConversationState): MessagesApart {
   const from = state.earlier?.messages ?? 0
+  if (state.messages.length <= MAX_INLINE_MESSAGES) return { state, messages: [], from }
+  const moved = state.messages.slice(0, state.messages.length - INLINE_MESSAGES_KEPT)
   const earlier = {
-    messages: from + state.messages.length,
-    bytes: (state.earlier?.bytes ?? 0) + transcriptBytes(state.messages),
+    messages: from + moved.length,
+    bytes: (state.earlier?.bytes ?? 0) + transcriptBytes(moved),
   }
-  return { state: { ...state, messages: [], earlier }, messages: state.messages, from }
+  const kept = state.messages.slice(moved.length)
+  return { state: { ...state, messages: kept, earlier }, messages: moved, from }
 }
 
 function transcriptLine(message: Message): string {

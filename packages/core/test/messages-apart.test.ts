@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest'
 import {
   CONVERSATION_LIMIT_NOTICE,
   type ConversationState,
+  INLINE_MESSAGES_KEPT,
+  MAX_INLINE_MESSAGES,
   MAX_MESSAGES_PER_CONVERSATION,
   MAX_TRANSCRIPT_BYTES,
   type Message,
@@ -67,6 +69,7 @@ class ApartHost {
       result = { ...result, state }
     }
     const apart = setMessagesApart(result.state)
+    if (result.state.earlier === undefined) this.kept = []
     expect(apart.from).toBe(this.kept.length)
     this.kept.push(...apart.messages)
     this.state = apart.state
@@ -81,12 +84,13 @@ describe('messages kept apart from the state', () => {
     const events: StepEvent[] = [
       { type: 'start' },
       { type: 'reply', text: 'Ada' },
-      { type: 'reply', text: 'More' },
       { type: 'reply', text: 'Hook' },
       { type: 'reply', text: 'nonsense' },
-      { type: 'reply', text: 'Hook' },
     ]
+    for (let i = 0; i < 60; i++)
+      events.push({ type: 'reply', text: i % 20 === 19 ? 'Hook' : 'More' })
     const bodies: string[] = []
+    let apartOnce = false
     for (const event of events) {
       const apart = await host.turn(event)
       const full = await runTurn(shop, whole, event, {
@@ -98,39 +102,64 @@ describe('messages kept apart from the state', () => {
       whole = full.state
       expect(apart.responses).toEqual(full.responses)
       expect(apart.input).toEqual(full.input)
-      expect(host.kept).toEqual(whole.messages)
-      expect(host.state?.earlier).toEqual({
-        messages: whole.messages.length,
-        bytes: transcriptBytes(whole.messages),
-      })
-      expect(host.state?.messages).toEqual([])
+      const stored = host.state as ConversationState
+      expect([...host.kept, ...stored.messages]).toEqual(whole.messages)
+      expect(stored.messages.length).toBeLessThanOrEqual(MAX_INLINE_MESSAGES)
+      if (host.kept.length > 0) {
+        apartOnce = true
+        expect(stored.earlier).toEqual({
+          messages: host.kept.length,
+          bytes: transcriptBytes(host.kept),
+        })
+      }
     }
-    // Only the turns that reached the webhook needed the messages' text.
+    expect(apartOnce).toBe(true)
+    // Only the turns that reached the webhook once messages were apart needed their text.
     expect(host.loads).toBe(2)
     expect(host.bodies).toEqual(bodies)
-    expect(bodies.at(-1)).toContain(
-      JSON.stringify(transcriptOf({ messages: host.kept.slice(0, -1) })),
+  })
+
+  it('leaves a short conversation whole, and keeps the last messages of a long one', () => {
+    const short = talked(10)
+    expect(setMessagesApart(short)).toEqual({ state: short, messages: [], from: 0 })
+    const long = talked(MAX_INLINE_MESSAGES + 1)
+    const apart = setMessagesApart(long)
+    expect(apart.state.messages).toEqual(long.messages.slice(-INLINE_MESSAGES_KEPT))
+    expect(apart.messages).toEqual(long.messages.slice(0, -INLINE_MESSAGES_KEPT))
+    expect(apart.from).toBe(0)
+    expect(apart.state.earlier).toEqual({
+      messages: apart.messages.length,
+      bytes: utf8(transcriptOf(apart)),
+    })
+    // Once apart, the next move goes after them.
+    const more = { ...apart.state, messages: [...apart.state.messages, ...talked(40).messages] }
+    const next = setMessagesApart(more)
+    expect(next.from).toBe(apart.messages.length)
+    expect(next.state.earlier?.messages).toBe(
+      more.messages.length - INLINE_MESSAGES_KEPT + next.from,
     )
   })
 
   it('throws transcript_needed before any effect when a step needs the text', () => {
-    const started = step(shop, null, { type: 'start' })
-    const named = step(shop, started.state, { type: 'reply', text: 'Ada' })
-    const apart = setMessagesApart(named.state).state
-    expect(() => step(shop, apart, { type: 'reply', text: 'Hook' })).toThrow(
+    const named = step(shop, null, { type: 'start' })
+    const apart = { ...named.state, earlier: { messages: 70, bytes: 2_000 } }
+    expect(() => step(shop, { ...apart, at: 'name' }, { type: 'reply', text: 'Ada' })).not.toThrow()
+    const asking = step(shop, { ...apart, at: 'name' }, { type: 'reply', text: 'Ada' }).state
+    expect(() => step(shop, asking, { type: 'reply', text: 'Hook' })).toThrow(
       expect.objectContaining({ code: 'transcript_needed' }),
     )
-    // Nothing kept apart (a new conversation's first write): nothing is needed.
-    const empty = { ...named.state, earlier: { messages: 0, bytes: 0 } }
-    expect(step(shop, empty, { type: 'reply', text: 'Hook' }).effects).toHaveLength(1)
+    // Nothing kept apart: nothing is needed.
+    const none = { ...asking, earlier: { messages: 0, bytes: 0 } }
+    expect(step(shop, none, { type: 'reply', text: 'Hook' }).effects).toHaveLength(1)
   })
 
-  it('keeps `earlier` as is and returns only the messages after it', () => {
+  it("keeps `earlier` as is and adds the new messages after the state's own", () => {
     const started = step(shop, null, { type: 'start' })
-    const apart = setMessagesApart(started.state).state
+    const apart = { ...started.state, earlier: { messages: 70, bytes: 2_000 } }
     const next = step(shop, apart, { type: 'reply', text: 'Ada' })
     expect(next.state.earlier).toEqual(apart.earlier)
     expect(next.state.messages).toEqual([
+      { from: 'bot', text: 'Your name?' },
       { from: 'user', text: 'Ada' },
       { from: 'bot', text: 'Anything else, Ada?' },
     ])
@@ -159,3 +188,17 @@ describe('messages kept apart from the state', () => {
     expect(step(shop, over, { type: 'reply', text: 'More' }).guard).toBe('conversation_size')
   })
 })
+
+/** A state of `count` messages, alternating bot and visitor. */
+function talked(count: number): ConversationState {
+  const started = step(shop, null, { type: 'start' }).state
+  const messages: Message[] = Array.from({ length: count }, (_, i) => ({
+    from: i % 2 === 0 ? 'bot' : 'user',
+    text: `Message ${i} ✓`,
+  }))
+  return { ...started, messages }
+}
+
+function utf8(text: string): number {
+  return new TextEncoder().encode(text).byteLength
+}

@@ -13,6 +13,7 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { setMessagesApart } from '@joon/core'
 
 const dist = new URL('../dist/', import.meta.url)
 const { SqliteStore } = await import(new URL('store/sqlite.js', dist))
@@ -98,15 +99,22 @@ function conversation(i, now) {
   }
   // Spread over 90 days, in id order (newest last).
   const createdAt = now - 90 * 86_400_000 + Math.floor((i / COUNT) * 90 * 86_400_000)
-  return [
-    `c_bench_${String(i).padStart(8, '0')}`,
-    botId,
-    JSON.stringify(state),
-    createdAt,
-    createdAt + 60_000,
-    stop,
-    JSON.stringify(reached),
-  ]
+  // Stored as the store keeps it (short transcripts stay in the state).
+  const apart = setMessagesApart(state)
+  const id = `c_bench_${String(i).padStart(8, '0')}`
+  return {
+    state,
+    row: [
+      id,
+      botId,
+      JSON.stringify(apart.state),
+      createdAt,
+      createdAt + 60_000,
+      stop,
+      JSON.stringify(reached),
+    ],
+    moved: apart.messages.length > 0 ? [[id, apart.from, JSON.stringify(apart.messages)]] : [],
+  }
 }
 
 async function generate(file, now) {
@@ -120,10 +128,17 @@ async function generate(file, now) {
     `INSERT INTO conversations (id, bot_id, bot_version, state, version, created_at, updated_at,
        live_block, reached) VALUES (?, ?, 1, ?, 3, ?, ?, ?, ?)`,
   )
+  const insertMessage = db.prepare(
+    'INSERT INTO conversation_messages (conversation_id, seq, data) VALUES (?, ?, ?)',
+  )
   const started = performance.now()
   for (let i = 0; i < COUNT; i += 20_000) {
     db.transaction('immediate', () => {
-      for (let j = i; j < Math.min(COUNT, i + 20_000); j++) insert.run(...conversation(j, now))
+      for (let j = i; j < Math.min(COUNT, i + 20_000); j++) {
+        const { row, moved } = conversation(j, now)
+        insert.run(...row)
+        for (const values of moved) insertMessage.run(...values)
+      }
     })
   }
   db.exec('ANALYZE')
@@ -279,7 +294,7 @@ async function main() {
     const writes = async (label) => {
       const started = performance.now()
       let n = 0
-      const state = JSON.parse(conversation(2, now)[2])
+      const { state } = conversation(2, now)
       const deadline = started + 4000
       while (performance.now() < deadline) {
         const batch = []
@@ -294,14 +309,18 @@ async function main() {
                 now: Date.now(),
                 reached: ['welcome'],
               })
+              // Each turn appends a reply and a question, as a chat's turns do.
+              let kept = setMessagesApart(state).state
               for (let v = 1; v <= 3; v++) {
+                const turn = { ...kept, messages: state.messages.slice(1, 3) }
                 await store.updateConversation({
                   id,
                   expectedVersion: v,
-                  state,
+                  state: turn,
                   now: Date.now(),
                   reached: ['welcome', 'ask-email'],
                 })
+                kept = setMessagesApart(turn).state
               }
             })(),
           )
@@ -321,7 +340,7 @@ async function main() {
     const withoutIndexes = await (async () => {
       const started = performance.now()
       let n = 0
-      const state = JSON.parse(conversation(2, now)[2])
+      const { state } = conversation(2, now)
       while (performance.now() < started + 4000) {
         const batch = []
         for (let k = 0; k < 50; k++) {
@@ -329,8 +348,16 @@ async function main() {
           batch.push(
             (async () => {
               await store2.createConversation({ id, botId: 'lead-gen', state, now: Date.now() })
+              let kept = setMessagesApart(state).state
               for (let v = 1; v <= 3; v++) {
-                await store2.updateConversation({ id, expectedVersion: v, state, now: Date.now() })
+                const turn = { ...kept, messages: state.messages.slice(1, 3) }
+                await store2.updateConversation({
+                  id,
+                  expectedVersion: v,
+                  state: turn,
+                  now: Date.now(),
+                })
+                kept = setMessagesApart(turn).state
               }
             })(),
           )

@@ -82,8 +82,9 @@ export async function getWholeConversation(
 }
 
 /**
- * A kept message as the SQL stores hold it, one row each: `data` is the message as JSON, which
- * any text survives (PostgreSQL's text refuses U+0000) and `q` searches as it searches states.
+ * Messages kept apart as the SQL stores hold them: one row per move (`setMessagesApart` moves
+ * dozens at once), `data` being the messages as a JSON array, which any text survives
+ * (PostgreSQL's text refuses U+0000) and `q` searches as it searches states.
  */
 export interface MessageRow {
   conversation_id: string
@@ -94,17 +95,12 @@ export interface MessageRow {
 export function messagesByConversation(rows: Iterable<MessageRow>): Map<string, Message[]> {
   const byConversation = new Map<string, Message[]>()
   for (const row of rows) {
-    const message = JSON.parse(row.data) as Message
+    const moved = JSON.parse(row.data) as Message[]
     const messages = byConversation.get(row.conversation_id)
-    if (messages) messages.push(message)
-    else byConversation.set(row.conversation_id, [message])
+    if (messages) messages.push(...moved)
+    else byConversation.set(row.conversation_id, moved)
   }
   return byConversation
-}
-
-/** A message's `data` column. */
-export function messageData(message: Message): string {
-  return JSON.stringify({ from: message.from, text: message.text })
 }
 
 /** The `reached` column's text; null (keep the stored one) when not given. */
@@ -274,9 +270,11 @@ export function conversationFilters(
   const prefilter = query.q === undefined ? null : searchPrefilter(query.q)
   if (prefilter !== null) {
     const pattern = sql.pattern ? sql.pattern(prefilter) : prefilter
+    // The messages are searched in one pass (the engines build the id set once per statement)
+    // rather than probed conversation by conversation.
     clauses.push(
-      `(${sql.contains('state', bind(pattern))} OR EXISTS (SELECT 1 FROM conversation_messages m
-        WHERE m.conversation_id = conversations.id AND ${sql.contains('m.data', bind(pattern))}))`,
+      `(${sql.contains('state', bind(pattern))} OR id IN (SELECT conversation_id
+        FROM conversation_messages WHERE ${sql.contains('data', bind(pattern))}))`,
     )
     shape.push('q')
   }

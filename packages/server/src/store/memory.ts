@@ -4,7 +4,6 @@ import {
   collectPage,
   compareNewestFirst,
   liveBlockOf,
-  messageData,
   reachedText,
   tallyFunnel,
   tallyLive,
@@ -83,7 +82,10 @@ export class MemoryStore extends MemoryCatalog implements T.Store {
       updated_at: conversation.now,
       reached: reachedText(conversation.reached) ?? '[]',
     })
-    this.#messages.set(conversation.id, apart.messages.map(messageData))
+    this.#messages.set(
+      conversation.id,
+      apart.messages.map((m) => JSON.stringify(m)),
+    )
     for (const row of rows) this.#insert(row)
     this.#setLive(conversation.id, this.#conversations.get(conversation.id)!, conversation.state)
   }
@@ -123,7 +125,7 @@ export class MemoryStore extends MemoryCatalog implements T.Store {
     const rows = this.#prepareDeliveries(outbox)
     const apart = setMessagesApart(update.state)
     const kept = update.state.earlier === undefined ? [] : (this.#messages.get(update.id) ?? [])
-    kept.push(...apart.messages.map(messageData))
+    kept.push(...apart.messages.map((m) => JSON.stringify(m)))
     this.#messages.set(update.id, kept)
     stored.state = JSON.stringify(apart.state)
     stored.version += 1

@@ -216,7 +216,7 @@ export const MIGRATIONS: readonly string[] = [
   );
   INSERT INTO webhook_health (webhook) SELECT name FROM webhooks;
   `,
-  // Messages kept apart from the state, as on SQLite.
+  // Messages moved apart from a long conversation's state, as on SQLite.
   `
   CREATE TABLE conversation_messages (
     conversation_id text NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,

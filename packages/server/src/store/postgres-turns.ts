@@ -3,7 +3,6 @@ import {
   CONVERSATION_COLUMNS,
   type ConversationRow,
   liveBlockOf,
-  messageData,
   reachedText,
 } from './conversations.js'
 import { INSERT_COLUMNS } from './deliveries.js'
@@ -121,29 +120,29 @@ function outboxOf(items: readonly Write<{ id: string }>[]): unknown[][] {
 }
 
 /**
- * The messages each write appends, as parallel arrays (conversation, position, data),
+ * What each write moves apart, as parallel arrays (conversation, position, messages as JSON),
  * then the conversations whose writes replace every kept message (a state without `earlier`),
- * with the count they keep.
+ * with how many rows of theirs stay (the one written, or none).
  */
 function messagesOf(
   items: readonly Write<{ id: string; state: ConversationState }>[],
   apart: readonly MessagesApart[],
 ): unknown[][] {
-  const columns: [string[], number[], string[]] = [[], [], []]
+  const moved: [string[], number[], string[]] = [[], [], []]
   const replaced: [string[], number[]] = [[], []]
   items.forEach(({ conversation }, i) => {
     const { from, messages } = apart[i] ?? { from: 0, messages: [] }
-    messages.forEach((message, j) => {
-      columns[0].push(conversation.id)
-      columns[1].push(from + j)
-      columns[2].push(messageData(message))
-    })
+    if (messages.length > 0) {
+      moved[0].push(conversation.id)
+      moved[1].push(from)
+      moved[2].push(JSON.stringify(messages))
+    }
     if (conversation.state.earlier === undefined) {
       replaced[0].push(conversation.id)
-      replaced[1].push(messages.length)
+      replaced[1].push(messages.length > 0 ? 1 : 0)
     }
   })
-  return [...columns, ...replaced]
+  return [...moved, ...replaced]
 }
 
 /**

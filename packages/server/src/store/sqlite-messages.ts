@@ -1,17 +1,12 @@
 import type { ConversationState, Message, MessagesApart } from '@joon/core'
-import {
-  type MessageRow,
-  messageData,
-  messagesByConversation,
-  withMessages,
-} from './conversations.js'
+import { type MessageRow, messagesByConversation, withMessages } from './conversations.js'
 import type { SqliteDatabase, SqliteStatement } from './sqlite-driver.js'
 import type { ConversationRecord } from './types.js'
 
 /**
- * The messages SqliteStore keeps apart from conversation states, one row each in
- * `conversation_messages` (deleted with their conversation by the foreign key's cascade).
- * Callers run these inside their own transactions.
+ * The messages SqliteStore keeps apart from conversation states, in `conversation_messages`
+ * (deleted with their conversation by the foreign key's cascade). Callers run these inside
+ * their own transactions.
  */
 export class SqliteMessages {
   readonly #append: SqliteStatement<[string, number, string], unknown>
@@ -35,15 +30,14 @@ export class SqliteMessages {
   }
 
   /**
-   * Keeps the messages of a state as a store write is given it (`apart` is what
-   * `setMessagesApart` made of it): appended after the `earlier` ones, or all of them in place
-   * of those kept when it has no `earlier`.
+   * Keeps what a store write moves apart (`apart`, made of `state` by `setMessagesApart`): after
+   * those kept, or in their place when `state` has no `earlier` (it holds every message).
    */
   keep(conversationId: string, state: ConversationState, apart: MessagesApart): void {
     if (state.earlier === undefined) this.#clear.run(conversationId)
-    apart.messages.forEach((message, i) => {
-      this.#append.run(conversationId, apart.from + i, messageData(message))
-    })
+    if (apart.messages.length > 0) {
+      this.#append.run(conversationId, apart.from, JSON.stringify(apart.messages))
+    }
   }
 
   of(conversationId: string): Message[] {

@@ -160,9 +160,8 @@ export const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   INSERT INTO webhook_health (webhook) SELECT name FROM webhooks;
   `,
-  // Messages kept apart from the state, so a turn writes its new messages rather than the
-  // whole transcript. Conversations from before keep theirs in the state until their next
-  // turn moves them here.
+  // Messages moved apart from a long conversation's state (`setMessagesApart`), so a turn
+  // never rewrites a whole long transcript: one row per move, the messages as a JSON array.
   `
   CREATE TABLE conversation_messages (
     conversation_id TEXT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,

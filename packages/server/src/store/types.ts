@@ -66,9 +66,9 @@ export interface Store {
   /**
    * Saves a new conversation at version 1 together with `outbox`, in one atomic write.
    * Throws `StoreConflictError` when the conversation id (or a delivery id) already exists,
-   * and then nothing is written. Messages are kept apart from the state, so a turn costs the
-   * same however long the conversation: `state.messages` go after the `state.earlier` ones
-   * (without `earlier`, they replace those kept).
+   * and then nothing is written. The state is stored as `setMessagesApart` makes it, so a
+   * long conversation's turn stays cheap: the messages it moves go after the `state.earlier`
+   * ones kept (in their place, for a state without `earlier`).
    */
   createConversation(conversation: NewConversation, outbox?: readonly NewDelivery[]): Promise<void>
   /** A conversation with every message in its state (no `earlier`). */
@@ -82,7 +82,7 @@ export interface Store {
   getMessages(id: string): Promise<Message[]>
   /**
    * Replaces the state if the stored version is still `expectedVersion` (then it becomes
-   * `expectedVersion + 1`), appending its messages (as `createConversation` does) and
+   * `expectedVersion + 1`), keeping messages apart as `createConversation` does, and
    * inserting `outbox` in the same atomic write. Returns false, and writes nothing at all,
    * when the version moved (the caller answers 409) or the conversation does not exist.
    */

@@ -2,12 +2,13 @@ import {
   type Bot,
   type ConversationState,
   type JsonValue,
+  MAX_INLINE_MESSAGES,
   type Model,
-  setMessagesApart,
   transcriptOf,
   type Webhook,
 } from '@joon/core'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { withMessages } from '../../src/store/conversations.js'
 import {
   type AttemptRecord,
   type DeliveryRecord,
@@ -440,7 +441,7 @@ export function describeStoreConformance(
 
     describe('conversations: messages kept apart', () => {
       const said = (n: number, from: 'bot' | 'user' = 'user') => ({ from, text: `Message ${n}` })
-      /** A conversation written as turns write it: a state holding only the new messages. */
+      /** A conversation written as turns write it: each reads, steps, and writes the state back. */
       async function talked(turns: number): Promise<{ id: string; all: ConversationState }> {
         const id = uid('conv')
         await store.createConversation({ id, botId: 'lead-gen', state: state('lead-gen'), now: T })
@@ -448,10 +449,8 @@ export function describeStoreConformance(
         for (let turn = 1; turn <= turns; turn++) {
           const found = await store.getConversationWithBot(id)
           const fresh = [said(turn), said(turn, 'bot')]
-          const next = {
-            ...found!.record.state,
-            messages: [...found!.record.state.messages, ...fresh],
-          }
+          const read = found!.record.state
+          const next = { ...read, messages: [...read.messages, ...fresh] }
           all.messages.push(...fresh)
           expect(
             await store.updateConversation({
@@ -465,73 +464,97 @@ export function describeStoreConformance(
         return { id, all }
       }
 
-      it('reads a turn state without the messages, counting them, and appends what a turn adds', async () => {
+      it('keeps a short conversation whole in its state', async () => {
         const { id, all } = await talked(3)
-        const found = await store.getConversationWithBot(id)
-        expect(found?.record.state.messages).toEqual([])
-        expect(found?.record.state.earlier).toEqual({
-          messages: 7,
-          bytes: new TextEncoder().encode(transcriptOf(all)).byteLength,
-        })
-        expect(await store.getMessages(id)).toEqual(all.messages)
+        expect((await store.getConversationWithBot(id))?.record.state).toEqual(all)
+        expect(await store.getMessages(id)).toEqual([])
+      })
+
+      it("moves a long conversation's older messages apart, counting them in `earlier`", async () => {
+        const { id, all } = await talked(40)
+        const read = (await store.getConversationWithBot(id))!.record.state
+        const apart = read.earlier?.messages ?? 0
+        expect(apart).toBeGreaterThan(0)
+        expect(read.messages.length).toBeLessThanOrEqual(MAX_INLINE_MESSAGES)
+        expect(read.messages).toEqual(all.messages.slice(apart))
+        expect(read.earlier?.bytes).toBe(
+          new TextEncoder().encode(transcriptOf({ messages: all.messages.slice(0, apart) }))
+            .byteLength,
+        )
+        expect(await store.getMessages(id)).toEqual(all.messages.slice(0, apart))
         expect((await store.getConversation(id))?.state).toEqual(all)
         expect(await store.getMessages('missing')).toEqual([])
       })
 
       it('replaces the kept messages with those of a state that has no `earlier`', async () => {
-        const { id } = await talked(2)
+        const { id } = await talked(40)
         const whole = { ...state('lead-gen'), messages: [said(9)] }
         expect(
-          await store.updateConversation({ id, expectedVersion: 3, state: whole, now: T }),
+          await store.updateConversation({ id, expectedVersion: 41, state: whole, now: T }),
         ).toBe(true)
-        expect(await store.getMessages(id)).toEqual([said(9)])
+        expect(await store.getMessages(id)).toEqual([])
         expect((await store.getConversation(id))?.state).toEqual(whole)
+        const long = {
+          ...state('lead-gen'),
+          messages: Array.from({ length: 70 }, (_, i) => said(i)),
+        }
+        await store.updateConversation({ id, expectedVersion: 42, state: long, now: T })
+        expect((await store.getConversation(id))?.state).toEqual(long)
       })
 
-      it('appends nothing for a refused update, and only the winner of a race', async () => {
-        const { id } = await talked(1)
+      it('moves nothing for a refused update, and only the winner of a race', async () => {
+        const { id, all } = await talked(30)
         const found = await store.getConversationWithBot(id)
-        const turnState = (n: number) => ({ ...found!.record.state, messages: [said(n)] })
+        const read = found!.record.state
+        const turn = (n: number) => ({
+          ...read,
+          messages: [...read.messages, ...Array.from({ length: 10 }, () => said(n))],
+        })
         const results = await Promise.all([
-          store.updateConversation({ id, expectedVersion: 2, state: turnState(5), now: T }),
-          store.updateConversation({ id, expectedVersion: 2, state: turnState(6), now: T }),
-          store.updateConversation({ id, expectedVersion: 1, state: turnState(7), now: T }),
+          store.updateConversation({ id, expectedVersion: 31, state: turn(5), now: T }),
+          store.updateConversation({ id, expectedVersion: 31, state: turn(6), now: T }),
+          store.updateConversation({ id, expectedVersion: 30, state: turn(7), now: T }),
         ])
         expect(results.filter(Boolean)).toHaveLength(1)
-        const messages = await store.getMessages(id)
-        expect(messages).toHaveLength(4)
-        expect(messages.at(-1)).toEqual(said(results[0] ? 5 : 6))
+        const winner = results[0] ? 5 : 6
+        expect((await store.getConversation(id))?.state.messages).toEqual([
+          ...all.messages,
+          ...Array.from({ length: 10 }, () => said(winner)),
+        ])
       })
 
       it('keeps any text, finds a conversation by a kept message, and deletes them with it', async () => {
-        const { id } = await talked(2)
-        const found = await store.getConversationWithBot(id)
+        const id = uid('conv')
         const odd = 'Zebra\u0000 "quoted" \\ ✓ 👩‍👩‍👧 \u2028'
-        const next = { ...found!.record.state, messages: [{ from: 'user' as const, text: odd }] }
-        expect(
-          await store.updateConversation({ id, expectedVersion: 3, state: next, now: T }),
-        ).toBe(true)
-        expect((await store.getMessages(id)).at(-1)?.text).toBe(odd)
-        for (const q of ['message 2', 'ZEBRA', '✓']) {
+        const long = {
+          ...state('lead-gen'),
+          messages: [
+            { from: 'user' as const, text: odd },
+            ...Array.from({ length: 70 }, (_, i) => said(i)),
+          ],
+        }
+        await store.createConversation({ id, botId: 'lead-gen', state: long, now: T })
+        expect((await store.getMessages(id))[0]?.text).toBe(odd)
+        for (const q of ['zebra', 'ZEBRA', '✓', 'message 69']) {
           const page = await store.listConversations({ q, limit: 10 })
-          expect(page.conversations.map((c) => c.id)).toContain(id)
           const listed = page.conversations.find((c) => c.id === id)
-          expect(listed?.state.messages).toHaveLength(6)
-          expect(listed?.state.earlier).toBeUndefined()
+          expect(listed?.state).toEqual(long)
         }
         expect(await store.deleteConversation(id)).toBe(true)
         expect(await store.getMessages(id)).toEqual([])
       })
 
       it('shows a read the messages of its own version only', async () => {
-        const { id } = await talked(1)
-        const before = await store.getConversationWithBot(id)
-        const next = { ...before!.record.state, messages: [said(8)] }
-        await store.updateConversation({ id, expectedVersion: 2, state: next, now: T })
+        const { id } = await talked(40)
+        const before = (await store.getConversationWithBot(id))!.record.state
+        const next = {
+          ...before,
+          messages: [...before.messages, ...Array.from({ length: 40 }, (_, i) => said(i))],
+        }
+        await store.updateConversation({ id, expectedVersion: 41, state: next, now: T })
         // The state read before the turn, with the messages read after it: the turn's are not its.
-        const { withMessages } = await import('../../src/store/conversations.js')
-        const shown = withMessages(before!.record.state, await store.getMessages(id))
-        expect(shown.messages).toHaveLength(3)
+        const shown = withMessages(before, await store.getMessages(id))
+        expect(shown.messages).toHaveLength(81)
       })
     })
 
@@ -580,10 +603,7 @@ export function describeStoreConformance(
         await create('loose')
         await create('on-9', 9)
         const first = await store.getConversationWithBot('on-1')
-        expect(first?.record).toEqual({
-          ...(await store.getConversation('on-1')),
-          state: setMessagesApart(state('lead-gen')).state,
-        })
+        expect(first?.record).toEqual(await store.getConversation('on-1'))
         expect(first?.bot?.name).toBe('First')
         expect((await store.getConversationWithBot('loose'))?.bot?.name).toBe('Second')
         expect(await store.getConversationWithBot('on-9')).toMatchObject({ bot: null })

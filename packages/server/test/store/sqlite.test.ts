@@ -293,42 +293,6 @@ describe('SqliteStore on a file', () => {
     expect(readFileSync(file).includes('What is your email?')).toBe(true)
   })
 
-  it('moves the messages of a conversation stored in its state to the table at its next turn', async () => {
-    const file = join(root, uid('inline'), 'joon.db')
-    const store = SqliteStore.open(file)
-    await store.putBot(bot('lead-gen'))
-    await store.close()
-    // As conversations were stored before messages were kept apart: all in the state.
-    const inline = state('lead-gen')
-    inline.messages.push({ from: 'user', text: 'a@example.com' })
-    const raw = openSqliteDatabase(file)
-    raw
-      .prepare(
-        `INSERT INTO conversations (id, bot_id, bot_version, state, version, created_at,
-           updated_at, live_block, reached) VALUES ('old', 'lead-gen', 1, ?, 1, 1, 1, 'ask', '[]')`,
-      )
-      .run(JSON.stringify(inline))
-    raw.close()
-    const reopened = SqliteStore.open(file)
-    const found = await reopened.getConversationWithBot('old')
-    expect(found?.record.state).toEqual(inline)
-    expect((await reopened.getConversation('old'))?.state).toEqual(inline)
-    const next = {
-      ...inline,
-      messages: [...inline.messages, { from: 'bot' as const, text: 'Thanks' }],
-    }
-    await reopened.updateConversation({ id: 'old', expectedVersion: 1, state: next, now: 2 })
-    expect((await reopened.getConversationWithBot('old'))?.record.state).toMatchObject({
-      messages: [],
-      earlier: { messages: 3 },
-    })
-    expect(await reopened.getMessages('old')).toEqual(next.messages)
-    expect((await reopened.listConversations({ q: 'a@example', limit: 5 })).conversations).toEqual([
-      expect.objectContaining({ id: 'old', state: next }),
-    ])
-    await reopened.close()
-  })
-
   it('refuses a database from a newer Joon', async () => {
     const file = join(root, `${uid('newer')}.db`)
     const raw = openSqliteDatabase(file)
