@@ -20,8 +20,8 @@ export function transcriptBytes(messages: readonly Message[]): number {
  * `MAX_INLINE_MESSAGES`, then moves all but the last `INLINE_MESSAGES_KEPT` apart: a short
  * conversation never has any apart, and a long one's state stays small.
  */
-export const MAX_INLINE_MESSAGES = 64
-export const INLINE_MESSAGES_KEPT = 32
+export const MAX_INLINE_MESSAGES = 32
+export const INLINE_MESSAGES_KEPT = 16
 
 /** What `setMessagesApart` makes of a state. */
 export interface MessagesApart {

@@ -1,7 +1,8 @@
 // How a turn's cost grows with the conversation: the time of one reply to a conversation that
 // already holds 10, 1,000 or 9,950 messages (the limit is 10,000; 9,950 leaves room for the
-// replies a round makes), through the app (`createApp`, in-process: HTTP parsing, the SQLite
-// store's read and write, the interpreter). Each size is a batch of fresh conversations with
+// replies a round makes), through the app (`createApp`, in-process: HTTP parsing, the store's
+// read and write, the interpreter) on a SQLite file, or on a fresh PostgreSQL database with
+// BENCH_STORE=postgres (JOON_TEST_DATABASE_URL names the server). Each size is a batch of fresh conversations with
 // that many messages, replied to in turn (each gets BENCH_TURNS / 10 replies); sizes alternate
 // within each round and the median round is kept. Prints one JSON line with the microseconds a
 // turn at each size and its ratio to the 10-message turn of the same run.
@@ -10,7 +11,9 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { step } from '@joon/core'
+import pg from 'pg'
 import { createApp } from '../dist/app.js'
+import { PostgresStore } from '../dist/store/postgres.js'
 import { SqliteStore } from '../dist/store/sqlite.js'
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
@@ -33,8 +36,26 @@ function stateOf(size) {
   return result.state
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'joon-bench-growth-'))
-const store = SqliteStore.open(join(dir, 'joon.db'))
+/** The store to measure: a SQLite file, or with BENCH_STORE=postgres a fresh database. */
+async function openStore() {
+  const dir = mkdtempSync(join(tmpdir(), 'joon-bench-growth-'))
+  if (process.env.BENCH_STORE !== 'postgres') {
+    const store = SqliteStore.open(join(dir, 'joon.db'))
+    return { store, drop: async () => rmSync(dir, { recursive: true, force: true }) }
+  }
+  const server = new URL(process.env.JOON_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1/test')
+  const name = `joon_bench_growth_${process.pid}`
+  const maintenance = async (sql) => {
+    const client = new pg.Client({ connectionString: new URL('/postgres', server).href })
+    await client.connect()
+    await client.query(sql).finally(() => client.end())
+  }
+  await maintenance(`CREATE DATABASE ${name}`)
+  const store = await PostgresStore.open(new URL(`/${name}`, server).href)
+  return { store, drop: () => maintenance(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) }
+}
+
+const { store, drop } = await openStore()
 try {
   await store.putBot(bot)
   const app = createApp({ store, rateLimit: 0 })
@@ -77,7 +98,7 @@ try {
     rounds.push(times)
   }
   const median = (values) => values.toSorted((a, b) => a - b)[values.length >> 1]
-  const result = { name: 'turn-by-conversation-size-sqlite' }
+  const result = { name: `turn-by-conversation-size-${process.env.BENCH_STORE ?? 'sqlite'}` }
   for (const size of SIZES) {
     const micros = median(rounds.map((times) => times[size]))
     result[`micros${size}`] = Math.round(micros)
@@ -86,5 +107,5 @@ try {
   console.log(JSON.stringify(result))
 } finally {
   await store.close()
-  rmSync(dir, { recursive: true, force: true })
+  await drop()
 }
