@@ -157,9 +157,9 @@ async function reply(
 }
 
 /**
- * Runs a reply on the state as stored: its messages are kept apart (`state.earlier`) and only
- * read, in full, when the turn needs their text (a webhook payload, a model's history). The
- * result's state holds the messages after `earlier`, as the store appends them.
+ * Runs a reply on the state as stored: a long conversation's older messages are kept apart
+ * (`state.earlier`) and read only when the turn needs their text (a webhook payload, a model's
+ * history). The result's state has the same `earlier`, as the store expects it.
  */
 async function replyTurn(
   deps: TurnDeps,
@@ -175,11 +175,10 @@ async function replyTurn(
     if (!(error instanceof StepError && error.code === 'transcript_needed')) throw error
   }
   // `step` asks before it performs or shows anything, so running the turn again is safe.
-  const kept = await deps.store.getMessages(record.id)
-  const whole = withMessages(record.state, kept)
+  const whole = withMessages(record.state, await deps.store.getMessages(record.id))
   const result = await turn(deps, bot, record.id, whole, event, listener)
   const { earlier } = record.state
-  const messages = result.state.messages.slice(kept.length)
+  const messages = result.state.messages.slice(earlier?.messages ?? 0)
   return { ...result, state: { ...result.state, messages, ...(earlier ? { earlier } : {}) } }
 }
 

@@ -56,10 +56,9 @@ export function toConversation(id: string, row: ConversationRow): ConversationRe
 }
 
 /**
- * A state with the messages kept apart put back before its own: every message, no `earlier`.
- * Only the first `earlier.messages` of `kept` belong to this state: any after them were
- * appended since it was read. (A conversation stored before messages were kept apart holds
- * them all in its state.)
+ * A state with the messages kept apart put back before its own: every message, no `earlier`
+ * (a state without `earlier` holds them all already). Only the first `earlier.messages` of
+ * `kept` belong to this state: any after them were kept since it was read.
  */
 export function withMessages(
   state: ConversationState,

@@ -82,10 +82,12 @@ export class MemoryStore extends MemoryCatalog implements T.Store {
       updated_at: conversation.now,
       reached: reachedText(conversation.reached) ?? '[]',
     })
-    this.#messages.set(
-      conversation.id,
-      apart.messages.map((m) => JSON.stringify(m)),
-    )
+    if (apart.messages.length > 0) {
+      this.#messages.set(
+        conversation.id,
+        apart.messages.map((m) => JSON.stringify(m)),
+      )
+    }
     for (const row of rows) this.#insert(row)
     this.#setLive(conversation.id, this.#conversations.get(conversation.id)!, conversation.state)
   }

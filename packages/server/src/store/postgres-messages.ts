@@ -4,8 +4,8 @@ import type { Statements } from './postgres-statements.js'
 import type { ConversationRecord } from './types.js'
 
 /**
- * Reading the messages PostgresStore keeps apart from conversation states, one row each in
- * `conversation_messages` (appended by the turn writes in postgres-turns.ts, deleted with their
+ * Reading the messages PostgresStore keeps apart from long conversations' states, in
+ * `conversation_messages` (written by the turn writes in postgres-turns.ts, deleted with their
  * conversation by the foreign key's cascade).
  */
 
