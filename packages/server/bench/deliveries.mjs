@@ -227,7 +227,16 @@ async function outboxWrite() {
   const { SqliteStore } = await import(new URL('store/sqlite.js', dist))
   const dir = mkdtempSync(join(tmpdir(), 'joon-bench-outbox-'))
   const store = SqliteStore.open(join(dir, 'joon.db'))
-  const state = { botId: 'b', blockId: 'ask', context: { a: 'x' }, transcript: [], ended: false }
+  const state = {
+    v: 1,
+    botId: 'b',
+    at: 'ask',
+    waiting: 'input',
+    ended: false,
+    context: [['a', 'x']],
+    messages: [{ from: 'bot', text: 'Anything else?' }],
+    calls: 0,
+  }
   const body = JSON.stringify({ a: 'Tell me more', conversation: 'Bot: Anything else?\n' })
   const count = 3_000
   const best = { plain: Number.POSITIVE_INFINITY, outbox: Number.POSITIVE_INFINITY }

@@ -157,39 +157,26 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
       waiting--
       lane.busy++
       inFlight++
-      let freed = false
-      // The slot is the HTTP call's: it frees once the call returns, while its outcome is
-      // being recorded (the recording still holds the lease, so nobody else takes it).
-      const free = () => {
-        if (freed) return
-        freed = true
-        lane.busy--
-        inFlight--
-        if (lane.waiting.length > 0) pump(name, webhook)
-        else if (lane.busy === 0) lanes.delete(name)
-        // A freed slot is worth a lease only if more may be waiting for it.
-        if (leaseWasFull || (mayHaveMore.has(name) && !full(lane))) poke()
-      }
-      const attempt = send(record, webhook, free)
+      const attempt = send(record, webhook)
         .catch((error: unknown) =>
           log('delivery.worker_error', { id: record.id, error: describe(error) }),
         )
         .finally(() => {
-          free()
+          lane.busy--
+          inFlight--
           running.delete(attempt)
+          if (lane.waiting.length > 0) pump(name, webhook)
+          else if (lane.busy === 0) lanes.delete(name)
+          // A freed slot is worth a lease only if more may be waiting for it.
+          if (leaseWasFull || (mayHaveMore.has(name) && !full(lane))) poke()
         })
       running.add(attempt)
     }
   }
 
-  async function send(
-    record: DeliveryRecord,
-    webhook: Webhook | null,
-    called: () => void,
-  ): Promise<void> {
+  async function send(record: DeliveryRecord, webhook: Webhook | null): Promise<void> {
     const at = now()
     const result = webhook ? await call(webhook, record) : missingWebhook(record.webhook)
-    called()
     const attemptsMade = record.attempts + 1
     const outcome = decideOutcome(attemptsMade, result, now(), { schedule, random })
     const attempt = {
