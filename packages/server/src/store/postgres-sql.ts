@@ -359,10 +359,10 @@ export const PUT_BOT = `
  * loose index scan, one probe per webhook), as a recursive CTE named `hooks`.
  */
 const HOOKS = `hooks (name) AS (
-    (SELECT webhook FROM deliveries WHERE status = 'pending' ORDER BY webhook LIMIT 1)
+    (SELECT webhook FROM deliveries WHERE status = 'pending' ORDER BY webhook, due_at LIMIT 1)
     UNION ALL
     SELECT (SELECT webhook FROM deliveries WHERE status = 'pending' AND webhook > hooks.name
-            ORDER BY webhook LIMIT 1)
+            ORDER BY webhook, due_at LIMIT 1)
     FROM hooks WHERE hooks.name IS NOT NULL
   )`
 
