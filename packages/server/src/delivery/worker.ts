@@ -51,15 +51,24 @@ const LEASE_MARGIN_MS = 5_000
 const WEBHOOKS_REFRESH_MS = 30_000
 /** After a store error, the loop pauses this long before trying again. */
 const ERROR_PAUSE_MS = 1_000
+/**
+ * Deliveries queued within this many ms of a lease wait for the next one, so a busy server's
+ * deliveries share leases and their outcomes share writes.
+ */
+const GATHER_MS = 10
 
 /**
  * The outbox loop: lease due deliveries from the store, send each within a global and a
  * per-webhook limit, record the outcome (retry schedule, `Retry-After`, 410), and sleep until
  * new work is queued (`wake`), a slot frees while more is due, the next delivery falls due, or
  * the poll interval ends. Fairness between webhooks is the store's round-robin lease; a
- * webhook whose slots are all busy is skipped, so its backlog never holds the others' slots.
- * Leases are taken for at most what can start at once or right after the calls in flight
- * (one call's time), so none waits past its lease. `stop()` gives back leases not started.
+ * webhook with enough waiting is skipped, so its backlog never holds the others' slots.
+ *
+ * Each webhook keeps up to its slots' worth of deliveries leased ahead, so a slot that frees
+ * starts the next call at once instead of waiting for a lease round trip (on PostgreSQL that
+ * wait was a third of each slot's cycle). Waiting deliveries do not take the calls' slots: a
+ * hanging endpoint still holds only its own share. None waits longer than one call's time, well
+ * within its lease. `stop()` gives back leases not started.
  */
 export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWorker {
   const { store, sender, owner, log } = options
@@ -74,10 +83,12 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
   const pollMs = options.pollMs ?? 1_000
 
   /** Per webhook: calls in flight, and leased deliveries waiting for one of its slots. */
-  const lanes = new Map<string, { busy: number; waiting: DeliveryRecord[] }>()
+  const lanes = new Map<string, Lane>()
   const running = new Set<Promise<void>>()
   let inFlight = 0
   let waiting = 0
+  /** Calls returned whose outcome is being written. */
+  let recording = 0
   let stopping = false
   /** The last lease took all it asked for: more may be due. */
   let leaseWasFull = false
@@ -93,6 +104,18 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
     again = true
     signal?.()
   }
+  /** When the last lease started (monotonic ms), and the wake-up deferred until the next. */
+  let leasedAt = Number.NEGATIVE_INFINITY
+  let gathering: ReturnType<typeof setTimeout> | undefined
+  /** New work: lease at once, or, within GATHER_MS of the last lease, once it has passed. */
+  const wake = () => {
+    const wait = leasedAt + GATHER_MS - performance.now()
+    if (wait <= 0) return poke()
+    gathering ??= setTimeout(() => {
+      gathering = undefined
+      poke()
+    }, wait)
+  }
 
   const leaseMs = () => options.leaseMs ?? 2 * longestTimeoutMs + LEASE_MARGIN_MS
 
@@ -104,42 +127,62 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
     longestTimeoutMs = Math.max(1_000, ...webhooks.map((webhook) => webhook.timeoutMs))
   }
 
-  const full = (lane: { busy: number; waiting: unknown[] }) =>
-    lane.busy + lane.waiting.length >= perWebhook
+  /** Half a slots' worth waiting, enough to go on with while a lease runs: skipped by leases. */
+  const stocked = (lane: Lane | undefined) =>
+    lane !== undefined && lane.waiting.length > perWebhook / 2
+  /** A webhook holds at most two slots' worth: in flight, and waiting at most one call. */
+  const roomOf = (lane: Lane) => 2 * perWebhook - lane.busy - lane.waiting.length
+
+  /** Calls in flight and deliveries waiting (or being recorded) each have `concurrency` places. */
+  const room = () => 2 * concurrency - inFlight - waiting - recording
 
   /** Leases what free slots can take; returns how many deliveries it took. */
   async function lease(): Promise<number> {
     await refreshTimeouts()
-    const room = concurrency - inFlight - waiting
-    if (room <= 0) {
+    const limit = room()
+    if (limit <= 0) {
       leaseWasFull = true
       return 0
     }
-    const skipWebhooks = [...lanes].filter(([, lane]) => full(lane)).map(([name]) => name)
+    const skipWebhooks = [...lanes].filter(([, lane]) => stocked(lane)).map(([name]) => name)
+    const rooms = [...lanes.values()].filter((lane) => !stocked(lane)).map(roomOf)
+    const perWebhookLimit = Math.min(perWebhook, ...rooms)
     const records = await store.leaseDueDeliveries({
       now: now(),
-      limit: room,
+      limit,
       leaseMs: leaseMs(),
       owner,
-      perWebhookLimit: perWebhook,
+      perWebhookLimit,
       skipWebhooks,
     })
-    leaseWasFull = records.length >= room
+    leaseWasFull = records.length >= limit
     const taken = new Map<string, number>()
     for (const { webhook } of records) taken.set(webhook, (taken.get(webhook) ?? 0) + 1)
     mayHaveMore = new Set(skipWebhooks)
-    for (const [name, count] of taken) if (count >= perWebhook) mayHaveMore.add(name)
+    for (const [name, count] of taken) if (count >= perWebhookLimit) mayHaveMore.add(name)
     const names = [...taken.keys()]
     const webhooks = new Map(await Promise.all(names.map(async (n) => [n, await find(n)] as const)))
     for (const record of records) {
-      const lane = lanes.get(record.webhook) ?? { busy: 0, waiting: [] }
+      const webhook = webhooks.get(record.webhook) ?? null
+      const lane = lanes.get(record.webhook) ?? {
+        name: record.webhook,
+        webhook,
+        busy: 0,
+        recording: 0,
+        waiting: [],
+      }
       lanes.set(record.webhook, lane)
+      lane.webhook = webhook
       lane.waiting.push(record)
       waiting++
     }
-    for (const name of names) pump(name, webhooks.get(name) ?? null)
+    for (const name of names) pump(lanes.get(name)!)
     return records.length
   }
+
+  /** More may be due for a webhook that has room for it: lease again without sleeping. */
+  const wantsMore = () =>
+    (leaseWasFull && room() > 0) || [...mayHaveMore].some((name) => !stocked(lanes.get(name)))
 
   async function find(name: string): Promise<Webhook | null> {
     const webhook = await store.getWebhook(name)
@@ -147,36 +190,60 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
     return webhook
   }
 
-  /** Starts a webhook's waiting deliveries while it has free slots. */
-  function pump(name: string, webhook: Webhook | null): void {
-    const lane = lanes.get(name)
-    if (!lane) return
-    while (lane.busy < perWebhook && inFlight < concurrency && !stopping) {
+  /** Starts a webhook's waiting deliveries while it and the worker have free slots. */
+  function pump(lane: Lane): void {
+    while (
+      lane.busy < perWebhook &&
+      lane.busy + lane.recording < 2 * perWebhook &&
+      inFlight < concurrency &&
+      !stopping
+    ) {
       const record = lane.waiting.shift()
       if (!record) break
       waiting--
       lane.busy++
       inFlight++
-      const attempt = send(record, webhook)
+      let called = false
+      // The slot is the HTTP call's: it frees once the call returns, while the outcome is
+      // recorded (still under the lease, so nobody else takes the delivery meanwhile).
+      const free = () => {
+        if (called) return
+        called = true
+        const workerWasFull = inFlight === concurrency
+        lane.busy--
+        inFlight--
+        lane.recording++
+        recording++
+        pump(lane)
+        // Other webhooks' deliveries may have waited for a slot of the worker's.
+        if (workerWasFull) for (const other of lanes.values()) pump(other)
+        // A freed slot is worth a lease only if more may be waiting for it.
+        if (leaseWasFull || (mayHaveMore.has(lane.name) && !stocked(lane))) poke()
+      }
+      const attempt = send(record, lane.webhook, free)
         .catch((error: unknown) =>
           log('delivery.worker_error', { id: record.id, error: describe(error) }),
         )
         .finally(() => {
-          lane.busy--
-          inFlight--
+          free()
+          lane.recording--
+          recording--
           running.delete(attempt)
-          if (lane.waiting.length > 0) pump(name, webhook)
-          else if (lane.busy === 0) lanes.delete(name)
-          // A freed slot is worth a lease only if more may be waiting for it.
-          if (leaseWasFull || (mayHaveMore.has(name) && !full(lane))) poke()
+          pump(lane)
+          if (lane.busy + lane.recording + lane.waiting.length === 0) lanes.delete(lane.name)
         })
       running.add(attempt)
     }
   }
 
-  async function send(record: DeliveryRecord, webhook: Webhook | null): Promise<void> {
+  async function send(
+    record: DeliveryRecord,
+    webhook: Webhook | null,
+    called: () => void,
+  ): Promise<void> {
     const at = now()
     const result = webhook ? await call(webhook, record) : missingWebhook(record.webhook)
+    called()
     const attemptsMade = record.attempts + 1
     const outcome = decideOutcome(attemptsMade, result, now(), { schedule, random })
     const attempt = {
@@ -288,9 +355,10 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
     while (!stopping) {
       again = false
       try {
+        leasedAt = performance.now()
         const taken = await lease()
         if (stopping) break
-        if (taken > 0 && leaseWasFull && inFlight + waiting < concurrency) continue
+        if (taken > 0 && wantsMore()) continue
         // What is due but busy (its webhook's slots are taken, or another instance holds it)
         // is taken when a slot frees or at the next poll; else sleep until the next due time.
         const at = now()
@@ -305,10 +373,11 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
 
   const looping = loop()
   return {
-    wake: poke,
+    wake,
     async stop() {
       if (stopping) return looping
       stopping = true
+      clearTimeout(gathering)
       signal?.()
       await looping
       const left = [...lanes.values()].flatMap((lane) => lane.waiting.splice(0))
@@ -325,6 +394,20 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
       }
     },
   }
+}
+
+interface Lane {
+  name: string
+  /** As found at the last lease (null: not registered). */
+  webhook: Webhook | null
+  /** Calls in flight. */
+  busy: number
+  /**
+   * Calls returned whose outcome is being written. With the calls in flight, at most two slots'
+   * worth: what a killed process leaves sent and not recorded (sent again by another).
+   */
+  recording: number
+  waiting: DeliveryRecord[]
 }
 
 type Attempted = AttemptResult & { durationMs: number; error: string | null }

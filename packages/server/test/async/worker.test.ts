@@ -436,6 +436,68 @@ describe('delivery worker', () => {
     expect(slow.peakOpen()).toBe(2)
     expect(new Set(slow.received.map((r) => r.id)).size).toBe(40)
   })
+  it("frees a slot when its call returns, while the outcome is being written (a slots' worth at most)", async () => {
+    const store = openStore()
+    const target = await receiver(answer(200))
+    await store.putWebhook(hook('crm', target.url))
+    for (let i = 0; i < 6; i++) await store.recordDelivery(delivery('crm'))
+    let open!: () => void
+    const gate = new Promise<void>((resolve) => {
+      open = resolve
+    })
+    const slowToRecord = new Proxy(store, {
+      get(target, property) {
+        const value = Reflect.get(target, property, target)
+        if (typeof value !== 'function') return value
+        if (property !== 'completeAttempt') return value.bind(target)
+        return async (...args: unknown[]) => {
+          await gate
+          return value.apply(target, args)
+        }
+      },
+    })
+    start(slowToRecord, { concurrency: 8 })
+
+    // Two slots for the webhook: two calls, then two more while the first two outcomes are
+    // still being written; no more until one is (a killed process would send them again).
+    await waitFor('four calls made', () => target.received.length === 4)
+    await sleep(100)
+    expect(target.received).toHaveLength(4)
+    expect(target.peakOpen()).toBeLessThanOrEqual(2)
+    expect(await store.countDeliveries({ status: 'delivered' })).toBe(0)
+    open()
+    await waitFor(
+      'all recorded',
+      async () => (await store.countDeliveries({ status: 'delivered' })) === 6,
+    )
+    expect(new Set(target.received.map((r) => r.id)).size).toBe(6)
+  })
+
+  it("leases at most two slots' worth of a hanging webhook: another instance can take the rest", async () => {
+    const store = openStore()
+    const hanging = await receiver(() => {})
+    await store.putWebhook(hook('hanging', hanging.url, { timeoutMs: 3_000 }))
+    const queued = Array.from({ length: 10 }, () => delivery('hanging'))
+    for (const one of queued) await store.recordDelivery(one)
+    const worker = start(store, { concurrency: 8 })
+    const leased = async () => {
+      const records = await Promise.all(queued.map((one) => store.getDelivery(one.id)))
+      return records.filter((record) => record?.leaseOwner).length
+    }
+    await waitFor('both slots busy, two more leased', async () => (await leased()) === 4)
+    worker.wake()
+    await sleep(50)
+
+    // Two calls in flight and two waiting for them; six left for anyone else.
+    const rest = await store.leaseDueDeliveries({
+      now: Date.now(),
+      limit: 100,
+      leaseMs: 60_000,
+      owner: 'another-instance',
+    })
+    expect(rest).toHaveLength(6)
+    expect(hanging.received).toHaveLength(2)
+  })
 })
 
 describe('fairness', () => {
