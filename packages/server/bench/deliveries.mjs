@@ -476,6 +476,11 @@ async function main() {
       leadShapeTurnsPerSecond: of('lead', 'turnsPerSecond'),
       leadShapeRatio: round(median(ratios('lead'))),
       leadShapeRatios: ratios('lead').map((ratio) => round(ratio)),
+      // The same ratio in server CPU per turn, every delivery counted until it is sent: unlike
+      // turns/s, a worker that moves its sending past the measured window gains nothing here.
+      leadShapeCpuRatio: round(
+        median(rounds.map((r) => r.plain.serverCpuMicrosPerTurn / r.lead.serverCpuMicrosPerTurn)),
+      ),
       // A delivery on every turn: the worst case.
       asyncTurnsPerSecond: of('async', 'turnsPerSecond'),
       ratio: round(median(ratios('async'))),

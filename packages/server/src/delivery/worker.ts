@@ -64,11 +64,14 @@ const GATHER_MS = 10
  * the poll interval ends. Fairness between webhooks is the store's round-robin lease; a
  * webhook with enough waiting is skipped, so its backlog never holds the others' slots.
  *
- * Each webhook keeps up to its slots' worth of deliveries leased ahead, so a slot that frees
- * starts the next call at once instead of waiting for a lease round trip (on PostgreSQL that
- * wait was a third of each slot's cycle). Waiting deliveries do not take the calls' slots: a
- * hanging endpoint still holds only its own share. None waits longer than one call's time, well
- * within its lease. `stop()` gives back leases not started.
+ * Two things keep a slot busy with calls rather than with the store: it frees when its call
+ * returns (the outcome is written under the same lease), and each webhook keeps its next calls
+ * leased ahead. What they buy: on PostgreSQL, where each lease and record is a round trip, one
+ * webhook's backlog drains about 1.4x as fast (3,810-5,320/s against 2,680-3,614/s). A webhook
+ * holds at most two slots' worth of leases, and of calls sent but not recorded (what a killed
+ * process sends twice); waiting deliveries take no call slot, so a hanging endpoint still holds
+ * only its own share, and none waits longer than one call, well within its lease. `stop()`
+ * gives back leases not started.
  */
 export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWorker {
   const { store, sender, owner, log } = options
