@@ -206,12 +206,12 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
       waiting--
       lane.busy++
       inFlight++
-      let called = false
+      let freed = false
       // The slot is the HTTP call's: it frees once the call returns, while the outcome is
       // recorded (still under the lease, so nobody else takes the delivery meanwhile).
       const free = () => {
-        if (called) return
-        called = true
+        if (freed) return
+        freed = true
         const workerWasFull = inFlight === concurrency
         lane.busy--
         inFlight--
@@ -242,11 +242,11 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
   async function send(
     record: DeliveryRecord,
     webhook: Webhook | null,
-    called: () => void,
+    returned: () => void,
   ): Promise<void> {
     const at = now()
     const result = webhook ? await call(webhook, record) : missingWebhook(record.webhook)
-    called()
+    returned()
     const attemptsMade = record.attempts + 1
     const outcome = decideOutcome(attemptsMade, result, now(), { schedule, random })
     const attempt = {
