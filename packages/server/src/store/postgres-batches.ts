@@ -14,28 +14,43 @@
 export class Batches<Item, Result> {
   readonly #send: (items: Item[]) => Promise<Result[]>
   readonly #keyOf: ((item: Item) => string) | undefined
+  readonly #oneAtATime: boolean
   #queued: Call<Item, Result>[] = []
+  #flushing = false
 
   /**
    * `send` answers each item, in order. Items with the same `keyOf` (writes to one row) never
-   * share a batch: they go in successive batches, in the order they came.
+   * share a batch: they go in successive batches, in the order they came. `oneAtATime`: calls
+   * made while a batch is being sent wait for it and go together in the next, for writes whose
+   * callers can wait a round trip (the delivery outcomes: fewer, larger statements).
    */
-  constructor(send: (items: Item[]) => Promise<Result[]>, keyOf?: (item: Item) => string) {
+  constructor(
+    send: (items: Item[]) => Promise<Result[]>,
+    keyOf?: (item: Item) => string,
+    options: { oneAtATime?: boolean } = {},
+  ) {
     this.#send = send
     this.#keyOf = keyOf
+    this.#oneAtATime = options.oneAtATime ?? false
   }
 
   add(item: Item): Promise<Result> {
     return new Promise((resolve, reject) => {
       this.#queued.push({ item, resolve, reject })
-      if (this.#queued.length === 1) setImmediate(() => void this.#flush())
+      if (this.#queued.length === 1 && !this.#flushing) setImmediate(() => void this.#flush())
     })
   }
 
   async #flush(): Promise<void> {
     const queued = this.#queued
     this.#queued = []
-    for (const batch of this.#split(queued)) await this.#run(batch)
+    this.#flushing = this.#oneAtATime
+    try {
+      for (const batch of this.#split(queued)) await this.#run(batch)
+    } finally {
+      this.#flushing = false
+      if (this.#oneAtATime && this.#queued.length > 0) setImmediate(() => void this.#flush())
+    }
   }
 
   #split(queued: Call<Item, Result>[]): Call<Item, Result>[][] {

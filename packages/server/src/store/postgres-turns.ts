@@ -102,6 +102,8 @@ export class TurnStatements {
         return completions.map((completion) => recorded.has(completion.id))
       },
       (completion) => completion.id,
+      // The worker's slot is free while its outcome is written, so the outcome can wait.
+      { oneAtATime: true },
     )
   }
 }
