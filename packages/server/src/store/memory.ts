@@ -1,16 +1,5 @@
 import { type ConversationState, type Message, setMessagesApart } from '@joon/core'
-import {
-  type ConversationRow,
-  collectPage,
-  compareNewestFirst,
-  liveBlockOf,
-  reachedText,
-  tallyFunnel,
-  tallyLive,
-  toConversation,
-  withBot,
-  withMessages,
-} from './conversations.js'
+import * as conversations from './conversations.js'
 import {
   completed,
   conflictError,
@@ -45,7 +34,7 @@ interface MemoryDelivery extends Omit<StoredDelivery, 'dueAt'> {
 export class MemoryStore extends MemoryCatalog implements T.Store {
   /** Live conversations by bot, each with its version and the block it waits on. */
   readonly #live = new Map<string, Map<string, { version: number | null; block: string }>>()
-  readonly #conversations = new Map<string, ConversationRow>()
+  readonly #conversations = new Map<string, conversations.ConversationRow>()
   /** The messages kept apart from each conversation's state, as JSON (copies nobody can mutate). */
   readonly #messages = new Map<string, string[]>()
   readonly #deliveries = new Map<string, MemoryDelivery>()
@@ -57,7 +46,7 @@ export class MemoryStore extends MemoryCatalog implements T.Store {
 
   async countLiveConversations(botId: string): Promise<T.LiveConversations> {
     this.assertOpen()
-    return tallyLive(
+    return conversations.tallyLive(
       [...(this.#live.get(botId)?.values() ?? [])].map((entry) => ({ ...entry, n: 1 })),
     )
   }
@@ -80,7 +69,7 @@ export class MemoryStore extends MemoryCatalog implements T.Store {
       version: 1,
       created_at: conversation.now,
       updated_at: conversation.now,
-      reached: reachedText(conversation.reached) ?? '[]',
+      reached: conversations.reachedText(conversation.reached) ?? '[]',
     })
     if (apart.messages.length > 0) {
       this.#messages.set(
@@ -95,13 +84,18 @@ export class MemoryStore extends MemoryCatalog implements T.Store {
   async getConversation(id: string): Promise<T.ConversationRecord | null> {
     this.assertOpen()
     const stored = this.#conversations.get(id)
-    return stored === undefined ? null : this.#withMessages(toConversation(id, stored))
+    return stored === undefined
+      ? null
+      : this.#withMessages(conversations.toConversation(id, stored))
   }
 
   async getConversationWithBot(id: string): Promise<T.ConversationWithBot | null> {
     this.assertOpen()
     const stored = this.#conversations.get(id)
-    return withBot(this, stored === undefined ? null : toConversation(id, stored))
+    return conversations.withBot(
+      this,
+      stored === undefined ? null : conversations.toConversation(id, stored),
+    )
   }
 
   async getMessages(id: string): Promise<Message[]> {
@@ -114,7 +108,7 @@ export class MemoryStore extends MemoryCatalog implements T.Store {
   }
 
   #withMessages(record: T.ConversationRecord): T.ConversationRecord {
-    return { ...record, state: withMessages(record.state, this.#kept(record.id)) }
+    return { ...record, state: conversations.withMessages(record.state, this.#kept(record.id)) }
   }
 
   async updateConversation(
@@ -132,7 +126,7 @@ export class MemoryStore extends MemoryCatalog implements T.Store {
     stored.state = JSON.stringify(apart.state)
     stored.version += 1
     stored.updated_at = update.now
-    stored.reached = reachedText(update.reached) ?? stored.reached
+    stored.reached = conversations.reachedText(update.reached) ?? stored.reached
     for (const row of rows) this.#insert(row)
     this.#setLive(update.id, stored, update.state)
     return true
@@ -146,34 +140,36 @@ export class MemoryStore extends MemoryCatalog implements T.Store {
       if (query.botId !== undefined && row.bot_id !== query.botId) continue
       if (query.since !== undefined && row.created_at < query.since) continue
       if (query.until !== undefined && row.created_at >= query.until) continue
-      const record = this.#withMessages(toConversation(id, row))
+      const record = this.#withMessages(conversations.toConversation(id, row))
       if (query.ended !== undefined && record.state.ended !== query.ended) continue
-      if (query.after && compareNewestFirst(query.after, record) >= 0) continue
+      if (query.after && conversations.compareNewestFirst(query.after, record) >= 0) continue
       rows.push(record)
     }
-    rows.sort(compareNewestFirst)
-    return collectPage(query, (after, count) => {
-      const start = after ? rows.findIndex((row) => compareNewestFirst(after, row) < 0) : 0
+    rows.sort(conversations.compareNewestFirst)
+    return conversations.collectPage(query, (after, count) => {
+      const start = after
+        ? rows.findIndex((row) => conversations.compareNewestFirst(after, row) < 0)
+        : 0
       return start < 0 ? [] : rows.slice(start, start + count)
     })
   }
 
   async funnel(botId: string, range: T.TimeRange = {}): Promise<T.FunnelCounts> {
     this.assertOpen()
-    let conversations = 0
+    let started = 0
     const reached: { block: string; n: number }[] = []
     const live: { block: string; n: number }[] = []
     for (const [id, row] of this.#conversations) {
       if (row.bot_id !== botId) continue
       if (range.since !== undefined && row.created_at < range.since) continue
       if (range.until !== undefined && row.created_at >= range.until) continue
-      conversations++
-      const record = toConversation(id, row)
+      started++
+      const record = conversations.toConversation(id, row)
       for (const block of record.reached) reached.push({ block, n: 1 })
-      const waiting = liveBlockOf(record.state)
+      const waiting = conversations.liveBlockOf(record.state)
       if (waiting !== null) live.push({ block: waiting, n: 1 })
     }
-    return tallyFunnel(conversations, reached, live)
+    return conversations.tallyFunnel(started, reached, live)
   }
 
   async deleteConversation(id: string): Promise<boolean> {
@@ -232,7 +228,11 @@ export class MemoryStore extends MemoryCatalog implements T.Store {
   }
 
   /** Deletes a conversation and those of its deliveries `deletes` says go. */
-  #drop(id: string, row: ConversationRow, deletes: (delivery: MemoryDelivery) => boolean) {
+  #drop(
+    id: string,
+    row: conversations.ConversationRow,
+    deletes: (delivery: MemoryDelivery) => boolean,
+  ) {
     this.#conversations.delete(id)
     this.#messages.delete(id)
     const live = this.#live.get(row.bot_id)
@@ -414,9 +414,9 @@ export class MemoryStore extends MemoryCatalog implements T.Store {
     row.status = status
   }
 
-  #setLive(id: string, stored: ConversationRow, state: ConversationState): void {
+  #setLive(id: string, stored: conversations.ConversationRow, state: ConversationState): void {
     const live = this.#live.get(stored.bot_id) ?? new Map()
-    const block = liveBlockOf(state)
+    const block = conversations.liveBlockOf(state)
     if (block === null) live.delete(id)
     else live.set(id, { version: stored.bot_version, block })
     if (live.size === 0) this.#live.delete(stored.bot_id)

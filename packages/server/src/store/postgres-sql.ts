@@ -3,6 +3,15 @@ import { DELIVERY_COLUMNS, INSERT_COLUMNS, insertValues } from './deliveries.js'
 import { migrationsToRun } from './migrations.js'
 import { requireOptional } from './optional-dependency.js'
 import type { PostgresStoreOptions } from './options.js'
+import {
+  botVersionTables,
+  conversationMessagesTable,
+  firstTables,
+  LEAN_DELIVERY_INDEXES,
+  modelTable,
+  POSTGRES,
+  webhookHealthTable,
+} from './schema.js'
 import type { NewDelivery } from './types.js'
 
 /**
@@ -69,85 +78,28 @@ export async function inTransaction<T>(
 /**
  * Schema migrations, applied in order under an advisory lock, each in the same transaction
  * as the bump of `joon_schema.version`. Never edit one that shipped: append a new one.
- * Columns compared or sorted as text use the "C" collation: byte order, as in SQLite and the
- * memory store, and index-friendly. Exported for the upgrade tests.
+ * The tables SQLite has too are written once, in `schema.ts`. Exported for the upgrade tests.
  */
 export const MIGRATIONS: readonly string[] = [
-  `
-  CREATE TABLE bots (
-    id text COLLATE "C" PRIMARY KEY,
-    data text NOT NULL
-  );
-  CREATE TABLE webhooks (
-    name text COLLATE "C" PRIMARY KEY,
-    data text NOT NULL
-  );
-  CREATE TABLE conversations (
-    id text PRIMARY KEY,
-    bot_id text NOT NULL,
-    state text NOT NULL,
-    version integer NOT NULL,
-    created_at bigint NOT NULL,
-    updated_at bigint NOT NULL
-  );
-  CREATE TABLE deliveries (
-    seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    id text NOT NULL UNIQUE,
-    webhook text COLLATE "C" NOT NULL,
-    conversation_id text NOT NULL,
-    async boolean NOT NULL,
-    status text NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
-    body text NOT NULL,
-    attempts integer NOT NULL,
-    last_status integer,
-    last_error text,
-    created_at bigint NOT NULL,
-    next_attempt_at bigint,
-    lease_owner text,
-    lease_until bigint,
-    due_at bigint
-  );
+  `${firstTables(POSTGRES)}
   CREATE INDEX deliveries_webhook_due ON deliveries (webhook, due_at, seq) WHERE status = 'pending';
   CREATE INDEX deliveries_due ON deliveries (due_at) WHERE status = 'pending';
   CREATE INDEX deliveries_created ON deliveries (created_at, seq);
   CREATE INDEX deliveries_webhook_created ON deliveries (webhook, created_at, seq);
   CREATE INDEX deliveries_status_created ON deliveries (status, created_at, seq);
   CREATE INDEX deliveries_conversation_created ON deliveries (conversation_id, created_at, seq);
-  CREATE TABLE delivery_attempts (
-    delivery_seq bigint NOT NULL REFERENCES deliveries (seq),
-    n integer NOT NULL,
-    at bigint NOT NULL,
-    status integer,
-    duration_ms double precision NOT NULL,
-    error text,
-    PRIMARY KEY (delivery_seq, n)
-  );
   `,
   // Bot versions: every put is a new immutable version; `bots` points at the latest;
   // `bot_counters` outlives a delete so a number is never reused. Conversations are pinned to
   // the version they started on, and `live_block` (the block a conversation waits on, NULL
   // once ended) feeds a partial index that counts live conversations by bot cheaply.
   // Existing bots become version 1 (source 'api'), existing conversations run on it.
-  `
-  CREATE TABLE bot_versions (
-    bot_id text COLLATE "C" NOT NULL,
-    version integer NOT NULL,
-    data text NOT NULL,
-    source text NOT NULL CHECK (source IN ('console', 'api', 'file')),
-    file text,
-    saved_at bigint NOT NULL,
-    blocks integer NOT NULL,
-    PRIMARY KEY (bot_id, version)
-  );
+  `${botVersionTables(POSTGRES)}
   INSERT INTO bot_versions (bot_id, version, data, source, file, saved_at, blocks)
     SELECT id, 1, data, 'api', NULL, (extract(epoch FROM clock_timestamp()) * 1000)::bigint,
       CASE json_typeof(data::json -> 'blocks')
         WHEN 'array' THEN json_array_length(data::json -> 'blocks') ELSE 0 END
     FROM bots;
-  CREATE TABLE bot_counters (
-    bot_id text COLLATE "C" PRIMARY KEY,
-    last_version integer NOT NULL
-  );
   INSERT INTO bot_counters (bot_id, last_version) SELECT id, 1 FROM bots;
   ALTER TABLE bots ADD COLUMN version integer NOT NULL DEFAULT 1;
   ALTER TABLE bots DROP COLUMN data;
@@ -170,14 +122,7 @@ export const MIGRATIONS: readonly string[] = [
     FROM delivery_attempts GROUP BY delivery_seq
   ) a
   WHERE a.delivery_seq = d.seq;
-  DROP TABLE delivery_attempts;
-  DROP INDEX deliveries_due;
-  DROP INDEX deliveries_created;
-  DROP INDEX deliveries_webhook_created;
-  DROP INDEX deliveries_status_created;
-  DROP INDEX deliveries_conversation_created;
-  CREATE INDEX deliveries_webhook_seq ON deliveries (webhook, seq);
-  CREATE INDEX deliveries_failed ON deliveries (seq) WHERE status = 'failed';
+  DROP INDEX deliveries_conversation_created;${LEAN_DELIVERY_INDEXES}
   `,
   // Results (issue 15), as SQLite's fifth migration: listings newest first (per bot or all,
   // ids in byte order), retention by start time (no index on updated_at for steps to
@@ -193,38 +138,16 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX deliveries_conversation ON deliveries (conversation_id);
   CREATE TABLE retained_deliveries (id text PRIMARY KEY);
   `,
-  // Language models for ai blocks, kept like webhooks.
-  `
-  CREATE TABLE models (
-    name text COLLATE "C" PRIMARY KEY,
-    data text NOT NULL
-  );
-  `,
-  // Webhook health (issue 17), the same table as on SQLite; \`recovered_*\` hand the numbers
-  // of a recovery to the alert written by the same statement (postgres-health.ts).
-  `
-  CREATE TABLE webhook_health (
-    webhook text COLLATE "C" PRIMARY KEY,
-    last_success_at bigint,
-    last_failure_at bigint,
-    consecutive_failures integer NOT NULL DEFAULT 0,
-    failing_since bigint,
-    failed_deliveries integer NOT NULL DEFAULT 0,
-    last_error text,
+  modelTable(POSTGRES),
+  // Webhook health, plus `recovered_*`: the numbers of a recovery, handed to the alert written
+  // by the same statement (postgres-health.ts).
+  webhookHealthTable(
+    POSTGRES,
+    `,
     recovered_deliveries integer NOT NULL DEFAULT 0,
-    recovered_failures integer NOT NULL DEFAULT 0
-  );
-  INSERT INTO webhook_health (webhook) SELECT name FROM webhooks;
-  `,
-  // Messages moved apart from a long conversation's state, as on SQLite.
-  `
-  CREATE TABLE conversation_messages (
-    conversation_id text NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
-    seq integer NOT NULL,
-    data text NOT NULL,
-    PRIMARY KEY (conversation_id, seq)
-  );
-  `,
+    recovered_failures integer NOT NULL DEFAULT 0`,
+  ),
+  conversationMessagesTable(POSTGRES),
 ]
 
 /** Any fixed number: every Joon instance on a database serializes its migrations on it. */

@@ -8,17 +8,7 @@ import {
   ParsedBots,
   toVersionInfo,
 } from './bots.js'
-import {
-  CONVERSATION_COLUMNS,
-  type ConversationRow,
-  collectPage,
-  conversationFilters,
-  EARLIEST,
-  LATEST,
-  tallyFunnel,
-  tallyLive,
-  toConversation,
-} from './conversations.js'
+import * as conversations from './conversations.js'
 import {
   DELIVERY_COLUMNS,
   type DeliveryRow,
@@ -128,7 +118,7 @@ export class PostgresStore extends PostgresCatalog implements T.Store {
   }
 
   async countLiveConversations(botId: string): Promise<T.LiveConversations> {
-    if (!storable(botId)) return tallyLive([])
+    if (!storable(botId)) return conversations.tallyLive([])
     const { rows } = await this.#db.query<{ version: number | null; block: string; n: number }>(
       'count-live',
       `SELECT bot_version AS version, live_block AS block, count(*)::integer AS n
@@ -136,7 +126,7 @@ export class PostgresStore extends PostgresCatalog implements T.Store {
        GROUP BY bot_version, live_block`,
       [botId],
     )
-    return tallyLive(rows)
+    return conversations.tallyLive(rows)
   }
 
   async listBots(): Promise<Bot[]> {
@@ -172,7 +162,7 @@ export class PostgresStore extends PostgresCatalog implements T.Store {
     if (!storable(id)) return null
     const row = await this.#turns.conversation.add(id)
     if (!row) return null
-    const [record] = await withAllMessages(this.#db, [toConversation(id, row)])
+    const [record] = await withAllMessages(this.#db, [conversations.toConversation(id, row)])
     return record ?? null
   }
 
@@ -184,7 +174,7 @@ export class PostgresStore extends PostgresCatalog implements T.Store {
     if (!storable(id)) return null
     const row = await this.#turns.conversation.add(id)
     if (!row) return null
-    const record = toConversation(id, row)
+    const record = conversations.toConversation(id, row)
     if (row.bot_at === null) return { record, bot: null }
     const cached = this.#parsedBots.get(record.botId, row.bot_at)
     return { record, bot: cached ?? (await this.getBotVersion(record.botId, row.bot_at)) }
@@ -201,35 +191,35 @@ export class PostgresStore extends PostgresCatalog implements T.Store {
   async listConversations(query: T.ConversationQuery): Promise<T.ConversationPage> {
     const strings = [query.botId, query.after?.id].filter((v) => v !== undefined)
     if (!strings.every(storable)) return { conversations: [], next: null }
-    return collectPage(query, async (after, count) => {
-      const filters = conversationFilters(query, after, {
+    return conversations.collectPage(query, async (after, count) => {
+      const filters = conversations.conversationFilters(query, after, {
         placeholder: (n) => `$${n}`,
         id: 'id COLLATE "C"',
         contains: (column, p) => `strpos(lower(${column}), ${p}) > 0`,
       })
-      const { rows } = await this.#db.query<ConversationRow & { id: string }>(
+      const { rows } = await this.#db.query<conversations.ConversationRow & { id: string }>(
         `list-conversations:${filters.key}`,
-        `SELECT id, ${CONVERSATION_COLUMNS} FROM conversations ${filters.where}
+        `SELECT id, ${conversations.CONVERSATION_COLUMNS} FROM conversations ${filters.where}
          ${filters.order} LIMIT $${filters.values.length + 1}`,
         [...filters.values, count],
       )
       return withAllMessages(
         this.#db,
-        rows.map((row) => toConversation(row.id, row)),
+        rows.map((row) => conversations.toConversation(row.id, row)),
       )
     })
   }
 
   async funnel(botId: string, range: T.TimeRange = {}): Promise<T.FunnelCounts> {
-    if (!storable(botId)) return tallyFunnel(0, [], [])
-    const args = [botId, range.since ?? EARLIEST, range.until ?? LATEST]
+    if (!storable(botId)) return conversations.tallyFunnel(0, [], [])
+    const args = [botId, range.since ?? conversations.EARLIEST, range.until ?? conversations.LATEST]
     type Tally = { block: string; n: number }
     const [count, reached, live] = await Promise.all([
       this.#db.query<{ n: number }>('funnel-count', FUNNEL_COUNT, args),
       this.#db.query<Tally>('funnel-reached', FUNNEL_REACHED, args),
       this.#db.query<Tally>('funnel-live', FUNNEL_LIVE, args),
     ])
-    return tallyFunnel(count.rows[0]?.n ?? 0, reached.rows, live.rows)
+    return conversations.tallyFunnel(count.rows[0]?.n ?? 0, reached.rows, live.rows)
   }
 
   async deleteConversation(id: string): Promise<boolean> {

@@ -5,6 +5,15 @@ import { CONVERSATION_COLUMNS, type ConversationRow } from './conversations.js'
 import { DELIVERY_COLUMNS, type DeliveryRow, INSERT_COLUMNS } from './deliveries.js'
 import { migrationsToRun } from './migrations.js'
 import type { SqliteStoreOptions } from './options.js'
+import {
+  botVersionTables,
+  conversationMessagesTable,
+  firstTables,
+  LEAN_DELIVERY_INDEXES,
+  modelTable,
+  SQLITE,
+  webhookHealthTable,
+} from './schema.js'
 import { isBusy, openSqliteDatabase, type SqliteDatabase } from './sqlite-driver.js'
 import type { BotSource } from './types.js'
 import { HEALTH_COLUMNS, type HealthRow } from './webhook-health.js'
@@ -13,58 +22,17 @@ import { HEALTH_COLUMNS, type HealthRow } from './webhook-health.js'
 
 /**
  * Schema migrations, applied in order; `PRAGMA user_version` holds how many ran. Never edit
- * one that shipped: append a new one. `deliveries.due_at` is `StoredDelivery.dueAt`.
+ * one that shipped: append a new one. `deliveries.due_at` is `StoredDelivery.dueAt`. The
+ * tables PostgreSQL has too are written once, in `schema.ts`.
  */
 export const MIGRATIONS: readonly string[] = [
-  `
-  CREATE TABLE bots (
-    id TEXT PRIMARY KEY,
-    data TEXT NOT NULL
-  );
-  CREATE TABLE webhooks (
-    name TEXT PRIMARY KEY,
-    data TEXT NOT NULL
-  );
-  CREATE TABLE conversations (
-    id TEXT PRIMARY KEY,
-    bot_id TEXT NOT NULL,
-    state TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    created_at INTEGER NOT NULL,
-    updated_at INTEGER NOT NULL
-  );
-  CREATE TABLE deliveries (
-    seq INTEGER PRIMARY KEY,
-    id TEXT NOT NULL UNIQUE,
-    webhook TEXT NOT NULL,
-    conversation_id TEXT NOT NULL,
-    async INTEGER NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
-    body TEXT NOT NULL,
-    attempts INTEGER NOT NULL,
-    last_status INTEGER,
-    last_error TEXT,
-    created_at INTEGER NOT NULL,
-    next_attempt_at INTEGER,
-    lease_owner TEXT,
-    lease_until INTEGER,
-    due_at INTEGER
-  );
+  `${firstTables(SQLITE)}
   CREATE INDEX deliveries_due ON deliveries (due_at) WHERE status = 'pending';
   CREATE INDEX deliveries_webhook_due ON deliveries (webhook, due_at) WHERE status = 'pending';
   CREATE INDEX deliveries_created ON deliveries (created_at, seq);
   CREATE INDEX deliveries_webhook_created ON deliveries (webhook, created_at, seq);
   CREATE INDEX deliveries_status_created ON deliveries (status, created_at, seq);
   CREATE INDEX deliveries_conversation_created ON deliveries (conversation_id, created_at, seq);
-  CREATE TABLE delivery_attempts (
-    delivery_seq INTEGER NOT NULL REFERENCES deliveries (seq),
-    n INTEGER NOT NULL,
-    at INTEGER NOT NULL,
-    status INTEGER,
-    duration_ms REAL NOT NULL,
-    error TEXT,
-    PRIMARY KEY (delivery_seq, n)
-  ) WITHOUT ROWID;
   `,
   // Conversation ids are random, so every outbox row landed on a random page of this index:
   // about a third of what an outbox row cost a group commit. No API lists a conversation's
@@ -81,39 +49,18 @@ export const MIGRATIONS: readonly string[] = [
     SELECT json_group_array(
       json_object('at', at, 'status', status, 'durationMs', duration_ms, 'error', error) ORDER BY n)
     FROM delivery_attempts WHERE delivery_seq = deliveries.seq)
-  WHERE seq IN (SELECT delivery_seq FROM delivery_attempts);
-  DROP TABLE delivery_attempts;
-  DROP INDEX deliveries_due;
-  DROP INDEX deliveries_created;
-  DROP INDEX deliveries_webhook_created;
-  DROP INDEX deliveries_status_created;
-  CREATE INDEX deliveries_webhook_seq ON deliveries (webhook, seq);
-  CREATE INDEX deliveries_failed ON deliveries (seq) WHERE status = 'failed';
+  WHERE seq IN (SELECT delivery_seq FROM delivery_attempts);${LEAN_DELIVERY_INDEXES}
   `,
   // Bot versions: every put is a new immutable version; `bots` points at the latest;
   // `bot_counters` outlives a delete so a number is never reused. Conversations are pinned to
   // the version they started on, and `live_block` (the block a conversation waits on, NULL
   // once ended) feeds a partial index that counts live conversations by bot cheaply.
   // Existing bots become version 1 (source 'api'), existing conversations run on it.
-  `
-  CREATE TABLE bot_versions (
-    bot_id TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    data TEXT NOT NULL,
-    source TEXT NOT NULL CHECK (source IN ('console', 'api', 'file')),
-    file TEXT,
-    saved_at INTEGER NOT NULL,
-    blocks INTEGER NOT NULL,
-    PRIMARY KEY (bot_id, version)
-  );
+  `${botVersionTables(SQLITE)}
   INSERT INTO bot_versions (bot_id, version, data, source, file, saved_at, blocks)
     SELECT id, 1, data, 'api', NULL, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER),
       coalesce(json_array_length(data, '$.blocks'), 0)
     FROM bots;
-  CREATE TABLE bot_counters (
-    bot_id TEXT PRIMARY KEY,
-    last_version INTEGER NOT NULL
-  );
   INSERT INTO bot_counters (bot_id, last_version) SELECT id, 1 FROM bots;
   ALTER TABLE bots ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
   ALTER TABLE bots DROP COLUMN data;
@@ -139,37 +86,9 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX deliveries_conversation ON deliveries (conversation_id);
   CREATE TABLE retained_deliveries (id TEXT PRIMARY KEY) WITHOUT ROWID;
   `,
-  // Language models for ai blocks, kept like webhooks.
-  `
-  CREATE TABLE models (
-    name TEXT PRIMARY KEY,
-    data TEXT NOT NULL
-  );
-  `,
-  // Webhook health (issue 17): one small row per registered webhook, kept by the writes that
-  // record outcomes (webhook-health.ts). Webhooks registered before start from nothing.
-  `
-  CREATE TABLE webhook_health (
-    webhook TEXT PRIMARY KEY,
-    last_success_at INTEGER,
-    last_failure_at INTEGER,
-    consecutive_failures INTEGER NOT NULL DEFAULT 0,
-    failing_since INTEGER,
-    failed_deliveries INTEGER NOT NULL DEFAULT 0,
-    last_error TEXT
-  ) WITHOUT ROWID;
-  INSERT INTO webhook_health (webhook) SELECT name FROM webhooks;
-  `,
-  // Messages moved apart from a long conversation's state (`setMessagesApart`), so a turn
-  // never rewrites a whole long transcript: one row per move, the messages as a JSON array.
-  `
-  CREATE TABLE conversation_messages (
-    conversation_id TEXT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
-    seq INTEGER NOT NULL,
-    data TEXT NOT NULL,
-    PRIMARY KEY (conversation_id, seq)
-  );
-  `,
+  modelTable(SQLITE),
+  webhookHealthTable(SQLITE),
+  conversationMessagesTable(SQLITE),
 ]
 
 /** Opens (creating directories and the file if needed) and migrates a database file. */

@@ -1,19 +1,6 @@
 import { type Bot, type Message, setMessagesApart } from '@joon/core'
 import { isVersionNumber, ParsedBots, toVersionInfo } from './bots.js'
-import {
-  CONVERSATION_COLUMNS,
-  type ConversationRow,
-  collectPage,
-  conversationFilters,
-  EARLIEST,
-  LATEST,
-  liveBlockOf,
-  reachedText,
-  tallyFunnel,
-  tallyLive,
-  toConversation,
-  withBot,
-} from './conversations.js'
+import * as conversations from './conversations.js'
 import {
   completed,
   DELIVERY_COLUMNS,
@@ -63,7 +50,7 @@ export class SqliteStore extends SqliteCatalog implements T.Store {
   readonly #countStatements = new Map<string, Statement<string[], { n: number }>>()
   readonly #conversationStatements = new Map<
     string,
-    Statement<(string | number)[], ConversationRow & { id: string }>
+    Statement<(string | number)[], conversations.ConversationRow & { id: string }>
   >()
 
   readonly #messages: SqliteMessages
@@ -130,7 +117,7 @@ export class SqliteStore extends SqliteCatalog implements T.Store {
   }
 
   async countLiveConversations(botId: string): Promise<T.LiveConversations> {
-    return tallyLive(this.sql.countLive.all(botId))
+    return conversations.tallyLive(this.sql.countLive.all(botId))
   }
 
   async listBots(): Promise<Bot[]> {
@@ -156,7 +143,7 @@ export class SqliteStore extends SqliteCatalog implements T.Store {
     const state = JSON.stringify(apart.state)
     return this.tx.grouped(() => {
       const { id, botId, now } = conversation
-      const live = liveBlockOf(conversation.state)
+      const live = conversations.liveBlockOf(conversation.state)
       this.sql.insertConversation.run(
         id,
         botId,
@@ -165,7 +152,7 @@ export class SqliteStore extends SqliteCatalog implements T.Store {
         now,
         now,
         live,
-        reachedText(conversation.reached) ?? '[]',
+        conversations.reachedText(conversation.reached) ?? '[]',
       )
       this.#messages.keep(id, conversation.state, apart)
       for (const delivery of outbox) this.#insertDelivery(delivery)
@@ -175,13 +162,15 @@ export class SqliteStore extends SqliteCatalog implements T.Store {
   async getConversation(id: string): Promise<T.ConversationRecord | null> {
     return this.tx.read(() => {
       const row = this.sql.getConversation.get(id)
-      return row ? (this.#messages.attach([toConversation(id, row)])[0] ?? null) : null
+      return row
+        ? (this.#messages.attach([conversations.toConversation(id, row)])[0] ?? null)
+        : null
     })
   }
 
   async getConversationWithBot(id: string): Promise<T.ConversationWithBot | null> {
     const row = this.sql.getConversation.get(id)
-    return withBot(this, row ? toConversation(id, row) : null)
+    return conversations.withBot(this, row ? conversations.toConversation(id, row) : null)
   }
 
   async getMessages(id: string): Promise<Message[]> {
@@ -194,8 +183,8 @@ export class SqliteStore extends SqliteCatalog implements T.Store {
   ): Promise<boolean> {
     const apart = setMessagesApart(update.state)
     const state = JSON.stringify(apart.state)
-    const live = liveBlockOf(update.state)
-    const reached = reachedText(update.reached)
+    const live = conversations.liveBlockOf(update.state)
+    const reached = conversations.reachedText(update.reached)
     return this.tx.grouped(() => {
       const { id, expectedVersion, now } = update
       const { changes } = this.sql.updateConversation.run(
@@ -214,8 +203,8 @@ export class SqliteStore extends SqliteCatalog implements T.Store {
   }
 
   async listConversations(query: T.ConversationQuery): Promise<T.ConversationPage> {
-    return collectPage(query, (after, count) => {
-      const filters = conversationFilters(query, after, {
+    return conversations.collectPage(query, (after, count) => {
+      const filters = conversations.conversationFilters(query, after, {
         placeholder: () => '?',
         id: 'id',
         // LIKE folds ASCII case without copying the text: a search through 700,000
@@ -225,24 +214,33 @@ export class SqliteStore extends SqliteCatalog implements T.Store {
       })
       let statement = this.#conversationStatements.get(filters.key)
       if (!statement) {
-        statement = this.#db.prepare<(string | number)[], ConversationRow & { id: string }>(
-          `SELECT id, ${CONVERSATION_COLUMNS} FROM conversations ${filters.where}
+        statement = this.#db.prepare<
+          (string | number)[],
+          conversations.ConversationRow & { id: string }
+        >(
+          `SELECT id, ${conversations.CONVERSATION_COLUMNS} FROM conversations ${filters.where}
            ${filters.order} LIMIT ?`,
         )
         this.#conversationStatements.set(filters.key, statement)
       }
       return this.tx.read(() =>
         this.#messages.attach(
-          statement.all(...filters.values, count).map((row) => toConversation(row.id, row)),
+          statement
+            .all(...filters.values, count)
+            .map((row) => conversations.toConversation(row.id, row)),
         ),
       )
     })
   }
 
   async funnel(botId: string, range: T.TimeRange = {}): Promise<T.FunnelCounts> {
-    const args = [botId, range.since ?? EARLIEST, range.until ?? LATEST] as const
+    const args = [
+      botId,
+      range.since ?? conversations.EARLIEST,
+      range.until ?? conversations.LATEST,
+    ] as const
     return this.tx.read(() =>
-      tallyFunnel(
+      conversations.tallyFunnel(
         this.sql.funnelCount.get(...args)?.n ?? 0,
         this.sql.funnelReached.all(...args),
         range.since === undefined && range.until === undefined
