@@ -37,6 +37,48 @@ describe('startNodeServer', () => {
     expect((await bodyOf(missing)).error.code).toBe('not_found')
   })
 
+  it('lets any site read chat answers through the Node adapter: JSON, errors, streams, preflights', async () => {
+    const store = new MemoryStore()
+    await store.putBot({
+      id: 'hello',
+      start: 'ask',
+      blocks: [{ id: 'ask', type: 'question', answer: 'text', text: 'Hi?', saveAnswerTo: 'a' }],
+    })
+    const chat = await startNodeServer({ store, port: 0, host: '127.0.0.1' })
+    try {
+      const origin = { origin: 'https://shop.example' }
+      const post = (path: string, headers: Record<string, string> = {}) =>
+        fetch(`${chat.url}${path}`, {
+          method: 'POST',
+          body: '{}',
+          headers: { ...origin, ...headers },
+        })
+      const started = await post('/api/v1/bots/hello/conversations')
+      const streamed = await post('/api/v1/bots/hello/conversations', {
+        accept: 'text/event-stream',
+      })
+      const missing = await post('/api/v1/bots/nobot/conversations')
+      const preflight = await fetch(`${chat.url}/api/v1/bots/hello/conversations`, {
+        method: 'OPTIONS',
+        headers: { ...origin, 'access-control-request-method': 'POST' },
+      })
+      expect([started, streamed, missing, preflight].map((r) => r.status)).toEqual([
+        201, 201, 404, 204,
+      ])
+      expect(streamed.headers.get('content-type')).toContain('text/event-stream')
+      expect(preflight.headers.get('access-control-allow-methods')).toBe('GET,POST')
+      for (const response of [started, streamed, missing, preflight]) {
+        expect(response.headers.get('access-control-allow-origin')).toBe('*')
+        // Each header once: a copied response would not repeat it, but a joined value would.
+        expect(response.headers.get('x-request-id')).toMatch(/^req_[^,]+$/)
+      }
+      expect((await started.json()).conversationId).toMatch(/^c_/)
+      await streamed.text()
+    } finally {
+      await chat.close()
+    }
+  })
+
   it('closes once, however often asked', async () => {
     const other = await startNodeServer({ store: new MemoryStore(), port: 0, host: '127.0.0.1' })
     await Promise.all([other.close(), other.close()])
