@@ -14,7 +14,7 @@ import { proxyAddress, RateLimiter } from './http/rate-limit.js'
 import { logFor, requestIds, requestLines } from './http/request-log.js'
 import { resultsRoutes } from './http/results.js'
 import { Health } from './http/schemas.js'
-import { randomId } from './ids.js'
+import { timeOrderedId } from './ids.js'
 import type { Observer } from './metrics/observer.js'
 import type { Store } from './store/types.js'
 
@@ -74,7 +74,7 @@ export function createApp(options: AppOptions) {
     sender: options.sender,
     modelCaller: options.modelCaller,
     now,
-    newId: randomId,
+    newId: (prefix) => timeOrderedId(prefix, now()),
     onDeliveriesQueued: options.onDeliveriesQueued,
     firstAttemptDelayMs: options.retrySchedule?.[0],
     log: options.log,

@@ -30,7 +30,12 @@ export interface TurnDeps {
   /** Performs `ai` blocks' model calls; without one, they fail (and go to onError). */
   modelCaller?: ModelCaller | undefined
   now: () => number
-  /** Conversation ids (unguessable). Delivery ids are `timeOrderedId`s. */
+  /**
+   * New conversation ids: unguessable, and in creation order (`timeOrderedId`), so a new
+   * conversation's index entries, and its deliveries' by conversation, land at the end of the
+   * store's indexes instead of on random pages: an outbox row cost SQLite 40 µs with random
+   * conversation ids, 18 µs with these (most of the difference is pages written per commit).
+   */
   newId: (prefix: string) => string
   /** The retry schedule's first entry: how long a new async delivery waits before its first attempt. */
   firstAttemptDelayMs?: number | undefined

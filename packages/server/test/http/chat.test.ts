@@ -14,6 +14,24 @@ const labels = (responses: { elements: { label: string }[] }[]) =>
   responses.flatMap((instruction) => instruction.elements.map((element) => element.label))
 
 describe('chat API', () => {
+  it('gives conversations unguessable ids that sort in the order they started', async () => {
+    let now = 1_800_000_000_000
+    const { call } = await withLeadGen({ now: () => now })
+    const ids: string[] = []
+    for (const step of [0, 1, 0, 64, 86_400_000]) {
+      now += step
+      ids.push((await call('POST', '/api/v1/bots/lead-gen/conversations', {})).json.conversationId)
+    }
+    // 8 characters of time, then 128 random bits (22 base64url characters).
+    for (const id of ids) expect(id).toMatch(/^c_[A-Za-z0-9_-]{29}[AQgw]$/)
+    expect(new Set(ids).size).toBe(5)
+    const times = ids.map((id) => id.slice(0, 10))
+    expect(times[1]).toBe(times[2])
+    const later = [times[0], times[1], times[3], times[4]]
+    expect(new Set(later).size).toBe(4)
+    expect(later.toSorted()).toEqual(later)
+  })
+
   it('refuses a lone surrogate in a reply as in start variables, and keeps paired ones', async () => {
     const { call } = await withLeadGen()
     for (const variables of [{ a: '\ud800' }, { a: { b: ['x\udfff'] } }, { 'k\ud800': 1 }]) {
