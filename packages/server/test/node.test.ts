@@ -72,7 +72,7 @@ describe('startNodeServer', () => {
         // Each header once: a copied response would not repeat it, but a joined value would.
         expect(response.headers.get('x-request-id')).toMatch(/^req_[^,]+$/)
       }
-      expect((await started.json()).conversationId).toMatch(/^c_/)
+      expect(((await started.json()) as { conversationId: string }).conversationId).toMatch(/^c_/)
       await streamed.text()
     } finally {
       await chat.close()
