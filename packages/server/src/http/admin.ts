@@ -8,6 +8,7 @@ import type { BotSource, Store } from '../store/types.js'
 import { jsonBody } from './body.js'
 import { ApiError, invalidInput, notFound } from './errors.js'
 import { asSent, newWebhookSecret, unmaskedBody } from './masking.js'
+import { nameToCreate } from './names.js'
 import { describe } from './openapi.js'
 import { validQuery } from './query.js'
 import { logFor } from './request-log.js'
@@ -94,7 +95,7 @@ export function adminRoutes({
 }) {
   const { store } = deps
   // A GET or DELETE of a name that cannot exist finds nothing (404), as for any unknown name;
-  // a PUT would create it, so there the invalid name is the client's mistake (400, below).
+  // a PUT would create it, so there the invalid name is the client's mistake (400, nameToCreate).
   const param = (value: string, what: string) => {
     if (!Name.safeParse(value).success) throw notFound(what, value)
     return value
@@ -106,16 +107,6 @@ export function adminRoutes({
     return webhook
   }
   return new Hono()
-    .use('/:collection/:name', async (c, next) => {
-      if (c.req.method === 'PUT' && !Name.safeParse(c.req.param('name')).success) {
-        throw new ApiError(
-          400,
-          'invalid_name',
-          'The name in the URL is not valid: use 1 to 64 letters, digits, "_" or "-", starting with a letter or digit.',
-        )
-      }
-      await next()
-    })
     .get(
       '/webhooks',
       describe(
@@ -160,6 +151,7 @@ export function adminRoutes({
         200: SavedWebhook,
         201: { description: 'Created', schema: SavedWebhook },
       }),
+      nameToCreate('name'),
       jsonBody(AnyObject, { maxBytes: ADMIN_BODY_LIMIT }),
       async (c) => {
         const name = param(c.req.param('name'), 'Webhook')
@@ -321,6 +313,7 @@ export function adminRoutes({
             'Saved as a new version (header x-joon-bot-version); live conversations finish on the version they started on. 400 invalid_bot lists every problem.',
         },
       ),
+      nameToCreate('botId'),
       jsonBody(AnyObject, { maxBytes: ADMIN_BODY_LIMIT }),
       async (c) => {
         const id = param(c.req.param('botId'), 'Bot')

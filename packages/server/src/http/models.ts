@@ -6,6 +6,7 @@ import { refusedUrlHost } from '../net/address-guard.js'
 import { jsonBody } from './body.js'
 import { ApiError, invalidInput, notFound } from './errors.js'
 import { masked } from './masking.js'
+import { nameToCreate } from './names.js'
 import { describe } from './openapi.js'
 
 /** A model as the admin API shows it: the API key masked. */
@@ -57,16 +58,10 @@ export function modelRoutes({
         200: SavedModel,
         201: { description: 'Created', schema: SavedModel },
       }),
+      nameToCreate('name'),
       jsonBody(z.record(z.string(), z.unknown()), { maxBytes: 64 * 1024 }),
       async (c) => {
         const name = c.req.param('name')
-        if (!Name.safeParse(name).success) {
-          throw new ApiError(
-            400,
-            'invalid_name',
-            'The name in the URL is not valid: use 1 to 64 letters, digits, "_" or "-", starting with a letter or digit.',
-          )
-        }
         const body = c.req.valid('json')
         if (body.name !== undefined && body.name !== name) {
           throw new ApiError(

@@ -115,4 +115,21 @@ describe('admin input', () => {
     expect((await admin('GET', '/webhooks')).json.webhooks).toEqual([])
     expect((await admin('GET', '/bots')).json.bots).toEqual([])
   })
+
+  it('checks the name of a PUT before its body, for every collection', async () => {
+    const { admin } = makeApp()
+    for (const collection of ['webhooks', 'bots', 'models']) {
+      const put = await admin('PUT', `/${collection}/bad%20name`, '{ not json')
+      expect(put.status, collection).toBe(400)
+      expect(put.json.error.code, collection).toBe('invalid_name')
+    }
+  })
+
+  it("routes with hono's RegExpRouter: no route pattern makes it fall back to the trie", async () => {
+    const { app } = makeApp()
+    await app.request('/healthz')
+    expect((app.router as unknown as { activeRouter: { name: string } }).activeRouter.name).toBe(
+      'RegExpRouter',
+    )
+  })
 })
