@@ -1,9 +1,9 @@
+import { EventEmitter } from 'node:events'
 import { performance } from 'node:perf_hooks'
 import { pipeline, type Readable, type Transform } from 'node:stream'
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib'
 import type { Webhook } from '@joon/core'
 import {
-  callTarget,
   ERROR_REPLY_LIMIT_BYTES,
   failureResult,
   parseRetryAfter,
@@ -18,7 +18,7 @@ import {
   type WebhookSender,
   type WebhookStream,
 } from '@joon/core/webhook'
-import { Agent, request } from 'undici'
+import { Agent } from 'undici'
 import { AddressNotAllowedError } from '../net/address-guard.js'
 import { guardedConnector, type ResolveHostname } from '../net/guarded-connector.js'
 
@@ -75,19 +75,24 @@ export function createWebhookSender(
     })
     if ('failure' in call)
       return failureResult(call.failure, { status: null, durationMs: elapsed() })
-    const deadline = new AbortController()
+    // The deadline, as an EventEmitter (which undici takes as a signal): an AbortController
+    // costs about 20 µs of CPU a call, as much as the rest of the request's own handling.
+    const deadline = new Deadline()
     const timer = setTimeout(() => deadline.abort(), timeoutMs)
     let status: number | null = null
     let retryAfterMs: number | null = null
     let body: Readable | undefined
     let stream: WebhookStream | undefined
     try {
-      const response = await request(callTarget(call.url), {
+      // The agent's own `request` with the URL already parsed: `undici.request(url)` parses it
+      // again, which costs about a third of the call's CPU.
+      const response = await dispatcher.request({
+        origin: call.url.origin,
+        path: `${call.url.pathname}${call.url.search}`,
         method: 'POST',
         headers: call.headers,
         body: delivery.body,
-        dispatcher,
-        signal: deadline.signal,
+        signal: deadline,
       })
       body = response.body
       // Read below (its errors reach the reader); this only keeps a late one after an abort
@@ -104,9 +109,7 @@ export function createWebhookSender(
       }
       return replyResult({ status, ...read, location, retryAfterMs, durationMs: elapsed(), stream })
     } catch (error) {
-      const reason = deadline.signal.aborted
-        ? timeoutReason(timeoutMs, status)
-        : networkReason(error)
+      const reason = deadline.aborted ? timeoutReason(timeoutMs, status) : networkReason(error)
       return failureResult(reason, { status, durationMs: elapsed(), retryAfterMs, stream })
     } finally {
       clearTimeout(timer)
@@ -123,6 +126,16 @@ export function createWebhookSender(
       closing ??= dispatcher.close()
       return closing
     },
+  }
+}
+
+/** A call's deadline, as undici takes a signal: `aborted`, then an `abort` event. */
+class Deadline extends EventEmitter {
+  aborted = false
+
+  abort(): void {
+    this.aborted = true
+    this.emit('abort')
   }
 }
 
