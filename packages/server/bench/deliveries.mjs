@@ -5,7 +5,7 @@
 //   against the same flow without it (target: ≥ 80%), the worker sending meanwhile: with a
 //   delivery on every turn (the worst case) and after every three answers (the lead-gen shape).
 // Every part runs in its own process (receiver, worker, server, load), as in production; the
-// worker in-process, as the Node server runs it.
+// server runs its loop as the Node server does (on a SQLite file: on a thread of its own).
 // Each turns run also reports the outbox left when the load stops (a worker that fell behind
 // would only have moved its work past the measured window) and the CPU per turn of the whole
 // server and of its main thread, deliveries included.
@@ -174,7 +174,8 @@ async function drain(url, count) {
   const cpuBefore = process.cpuUsage()
   const mainBefore = mainThreadCpuMicros()
   const startedAt = performance.now()
-  // As the Node server runs it: in-process, on the thread that answers the chat.
+  // The loop itself, on this process's main thread (the server runs the same loop on a thread
+  // of its own for a SQLite file: its drain rate is this one's).
   const { createWebhookSender } = await import(new URL('delivery/send.js', dist))
   const { startDeliveryWorker } = await import(new URL('delivery/worker.js', dist))
   const sender = createWebhookSender({ allowPrivate: true, userAgent: 'joon/bench' })

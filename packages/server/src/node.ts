@@ -16,11 +16,13 @@ import {
   timeoutOptions,
 } from './connections.js'
 import { createWebhookSender } from './delivery/send.js'
+import { startDeliveryThread } from './delivery/thread.js'
 import { startDeliveryWorker } from './delivery/worker.js'
 import { proxyAddress } from './http/rate-limit.js'
 import { randomId } from './ids.js'
 import { prometheusMetrics } from './metrics/prometheus.js'
 import { startRetention } from './results/retention.js'
+import type { SqliteStore } from './store/sqlite.js'
 import type { Store } from './store/types.js'
 import { VERSION } from './version.js'
 
@@ -96,15 +98,36 @@ export async function startNodeServer(options: NodeServerOptions): Promise<Runni
     allowPrivate: options.allowPrivateUrls ?? false,
     userAgent: `joon/${VERSION}`,
   })
-  const worker = startDeliveryWorker({
-    store,
-    sender,
-    owner: `${hostname()}:${process.pid}:${randomId('')}`,
-    ...(options.retrySchedule ? { schedule: options.retrySchedule } : {}),
-    ...(options.deliveryConcurrency ? { concurrency: options.deliveryConcurrency } : {}),
-    log,
-    observe: metrics.observer,
-  })
+  const owner = `${hostname()}:${process.pid}:${randomId('')}`
+  const inProcess = () =>
+    startDeliveryWorker({
+      store,
+      sender,
+      owner,
+      ...(options.retrySchedule ? { schedule: options.retrySchedule } : {}),
+      ...(options.deliveryConcurrency ? { concurrency: options.deliveryConcurrency } : {}),
+      log,
+      observe: metrics.observer,
+    })
+  // A SQLite file's deliveries go out from a thread of their own (`thread.ts` says why).
+  const file = (options.store as Partial<Pick<SqliteStore, 'file'>>).file ?? null
+  const worker = file
+    ? startDeliveryThread({
+        setup: {
+          file,
+          allowPrivate: options.allowPrivateUrls ?? false,
+          userAgent: `joon/${VERSION}`,
+          owner,
+          schedule: options.retrySchedule,
+          concurrency: options.deliveryConcurrency,
+          alertWebhook: options.alertWebhook,
+        },
+        log,
+        observe: metrics.observer,
+        fallback: inProcess,
+      })
+    : inProcess()
+
   const clientAddress = (request: Request, env: unknown) =>
     (options.trustProxy && proxyAddress(request)) ||
     (getConnInfo({ env } as unknown as Context).remote.address ?? 'unknown')

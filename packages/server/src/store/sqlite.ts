@@ -55,15 +55,20 @@ export class SqliteStore extends SqliteCatalog implements T.Store {
 
   readonly #messages: SqliteMessages
 
-  private constructor(db: SqliteDatabase) {
+  /** How another thread opens this database (the delivery thread); null for `:memory:`. */
+  readonly file: { path: string; options: SqliteStoreOptions } | null
+
+  private constructor(db: SqliteDatabase, file: SqliteStore['file']) {
     super(prepareStatements(db), new Transactions(db))
     this.#db = db
     this.#messages = new SqliteMessages(db)
+    this.file = file
   }
 
   /** Opens (creating directories and the file if needed) and migrates a database file. */
   static open(path: string, options: SqliteStoreOptions = {}): SqliteStore {
-    return new SqliteStore(openMigrated(path, options))
+    const file = path === ':memory:' || path === '' ? null : { path, options }
+    return new SqliteStore(openMigrated(path, options), file)
   }
 
   async putBot(bot: Bot, input: T.BotVersionInput = { source: 'api' }): Promise<T.PutBotResult> {
