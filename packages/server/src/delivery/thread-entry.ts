@@ -10,17 +10,19 @@ import { startDeliveryWorker } from './worker.js'
 
 const setup = workerData as DeliveryThreadSetup
 const main = wrap<MainThreadHooks>(endpoint(setup.hooks))
-const log = (event: string, fields: Record<string, unknown>) => void main.log(event, fields)
+// A message that cannot be sent is dropped: it must not end the thread (an unhandled rejection).
+const log = (event: string, fields: Record<string, unknown>) => {
+  main.log(event, fields).catch(() => {})
+}
 
 /** Calls made within 100 ms, sent to the metrics as one message. */
 let calls: Parameters<MainThreadHooks['webhookCalls']>[0] = []
 const flushCalls = () => {
-  if (calls.length > 0) void main.webhookCalls(calls)
+  if (calls.length > 0) main.webhookCalls(calls).catch(() => {})
   calls = []
 }
 
 const file = SqliteStore.open(setup.file.path, setup.file.options)
-// Outcomes the loop records bring their alerts, as on the main thread.
 const store = setup.alertWebhook
   ? withAlerts(file, { webhook: setup.alertWebhook, log, onQueued: () => worker.wake() })
   : file

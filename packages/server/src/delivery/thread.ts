@@ -56,8 +56,7 @@ export function startDeliveryThread(options: DeliveryThreadOptions): DeliveryWor
   const { log, observe, fallback } = options
   const entry = options.entry === undefined ? builtEntry() : options.entry
   if (!entry) return fallback()
-  const control = new MessageChannel()
-  const hooks = new MessageChannel()
+  const [control, hooks] = [new MessageChannel(), new MessageChannel()]
   const ports = { control: control.port2, hooks: hooks.port2 }
   const thread = new Worker(entry, {
     workerData: { ...options.setup, ...ports } satisfies DeliveryThreadSetup,
@@ -106,8 +105,7 @@ export function startDeliveryThread(options: DeliveryThreadOptions): DeliveryWor
       clearTimeout(waking)
       const exited = new Promise((resolve) => thread.once('exit', resolve))
       // The thread lets its calls in flight finish and gives back the leases it holds.
-      await Promise.race([remote.stop(), exited])
-      await thread.terminate()
+      await Promise.race([remote.stop(), exited]).finally(() => thread.terminate())
     },
   }
 }
