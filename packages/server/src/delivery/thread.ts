@@ -14,7 +14,7 @@ import type { DeliveryLog, DeliveryWorker } from './worker.js'
  * the turns. What it buys, `bench/deliveries.mjs` on 2 cores, alternating builds: a lead-gen
  * bot's turns (one async delivery every three answers) run at 0.76-0.81 of the same bot without
  * its webhook block, against 0.62-0.71 with the loop on the chat thread; the chat thread spends
- * 20-35 µs more per turn on deliveries, against 69-115, and 12-29 are left pending, not 300-413.
+ * 13-35 µs more per turn on deliveries, against 69-115, and 9-29 are left pending, not 300-413.
  *
  * The chat thread keeps writing the outbox with each turn and says "work was queued"
  * (`wake`, at most one message per 10 ms); the thread tells it what it logs and the
